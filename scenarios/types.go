@@ -1,0 +1,276 @@
+package scenarios
+
+import (
+	"time"
+
+	"paydrill/sim/dist"
+)
+
+// Scenario is one experiment: the system to boot, the load to drive through
+// it, the faults to inject on a schedule and the expectations the result must
+// meet. Every duration is model time (see Speed). Struct tags carry the YAML
+// key (yaml), a description (doc), a unit for values that are not what their
+// Go type says (unit: rate = float64 per second written "5/s"; money = int64
+// cents written "35.00") and the name of an enumeration (enum, see Enum);
+// the decoder, the --set overrides and the JSON Schema are all built from
+// them.
+type Scenario struct {
+	Name        string        `yaml:"name" doc:"Short name of the scenario; defaults to the file name without its extension."`
+	Description string        `yaml:"description,omitempty" doc:"One line saying what the scenario shows; paydrill list prints it."`
+	Seed        int64         `yaml:"seed" doc:"Seed of every random choice (routing, service times, amounts, customers), so a run can be repeated."`
+	Speed       float64       `yaml:"speed" doc:"How many times faster than the wall clock the model runs: every duration handed to a component is divided by it and the load rate multiplied by it. Reports stay in model time." min:"0" exclusive:"true"`
+	Duration    time.Duration `yaml:"duration" doc:"Model time the load runs for."`
+	System      System        `yaml:"system" doc:"The simulated payment system."`
+	Load        Traffic       `yaml:"load" doc:"The order traffic driven through the edge."`
+	Faults      []Fault       `yaml:"faults,omitempty" doc:"Faults injected on a schedule: toxiproxy toxics on links, or container faults (docker runtime only)."`
+	Expect      []Expectation `yaml:"expect,omitempty" doc:"Expectations on the result, each KEY OP VALUE (e.g. double_charges == 0, rto < 60s), optionally judged over a window of the run (during fault 1: success_rate > 99%; after recovery for 30s: latency_ms.p99 < 500ms); a run passes when all hold."`
+	AbortIf     []Expectation `yaml:"abort_if,omitempty" doc:"Stop conditions, each KEY OP VALUE on the orders so far (e.g. lost_orders > 100), checked about every second of wall time while the load runs: when one holds the load stops early, the run settles and is checked as usual, and it fails saying which condition held."`
+	Settle      Settle        `yaml:"settle" doc:"How the harness waits, after the load stops, for replays and reconciliation to finish before checking."`
+	RTOWindow   time.Duration `yaml:"rto_window" doc:"Recovery means production (not capture) answers at least 99% of orders for this long; RTO is measured from a fault's start to the start of such a window."`
+
+	// File is the path the scenario was read from ("" when built in code).
+	File string `yaml:"-"`
+
+	dir string         // directory for relative sample files
+	pos map[string]Pos // key path → where its value was written
+}
+
+// System describes the simulated payment system.
+type System struct {
+	Edge       Edge       `yaml:"edge" doc:"The edge router in front of production; fails orders over to capture."`
+	Router     Router     `yaml:"router" doc:"Production's router, which picks a dyno per order."`
+	Dynos      Dynos      `yaml:"dynos" doc:"Production's pool of app servers."`
+	App        App        `yaml:"app" doc:"What the app on each dyno does with an order."`
+	Gateway    Gateway    `yaml:"gateway" doc:"The payment gateway (its ledger is the ground truth for money)."`
+	Reconciler Reconciler `yaml:"reconciler" doc:"The periodic job that settles orders accepted while the gateway was down."`
+	Replayer   Replayer   `yaml:"replayer" doc:"The job that replays orders captured during a failover to production."`
+}
+
+// Edge is the edge router's configuration.
+type Edge struct {
+	FailoverTimeout time.Duration `yaml:"failover_timeout" doc:"How long the edge waits for production before sending the identical request to capture."`
+}
+
+// Router is production's router configuration.
+type Router struct {
+	Strategy string        `yaml:"strategy" enum:"strategy" doc:"How a dyno is picked per order: random (as in the original design), round-robin, least-conn, or p2c (power of two choices)."`
+	Timeout  time.Duration `yaml:"timeout" doc:"How long the router waits for a dyno before answering 503."`
+}
+
+// Dynos is the dyno pool's configuration.
+type Dynos struct {
+	Count       int      `yaml:"count" doc:"Number of dynos." min:"1"`
+	Workers     int      `yaml:"workers" doc:"Orders a dyno works on at once." min:"1"`
+	Backlog     int      `yaml:"backlog" doc:"Orders a dyno queues beyond its workers before refusing (503)." min:"0"`
+	ServiceTime TimeDist `yaml:"service_time" doc:"Time a worker spends on an order, besides waiting for the gateway."`
+}
+
+// App is what the app on each dyno does with an order.
+type App struct {
+	GatewayTimeout time.Duration `yaml:"gateway_timeout" doc:"How long the app waits for the gateway before treating the charge as failed."`
+	RiskLimit      int64         `yaml:"risk_limit" unit:"money" doc:"Orders below this amount (dollars, e.g. \"100.00\") are accepted without a charge when the gateway does not answer; larger ones fail."`
+	Dedupe         string        `yaml:"dedupe" enum:"dedupe" doc:"How production de-duplicates by request id: off, check (look up, then charge: racy), claim (insert the id under a unique constraint before charging)."`
+}
+
+// Gateway is the payment gateway's configuration.
+type Gateway struct {
+	Latency     TimeDist `yaml:"latency" doc:"Time the gateway takes to answer a charge."`
+	Idempotency bool     `yaml:"idempotency" doc:"Whether the gateway honours idempotency keys (a key seen before returns the first charge)."`
+}
+
+// Reconciler is the reconciler's configuration.
+type Reconciler struct {
+	Interval time.Duration `yaml:"interval" doc:"Time between reconciliation passes."`
+	Match    string        `yaml:"match" enum:"match" doc:"How a deferred order is matched to a gateway charge: similar (same customer and amount within window, as in the original design; can adopt the wrong charge) or reference (by the order's reference)."`
+	Window   time.Duration `yaml:"window" doc:"For match: similar, how far either side of the order's time a charge may be."`
+}
+
+// Replayer is the replayer's configuration.
+type Replayer struct {
+	Mode string        `yaml:"mode" enum:"replay_mode" doc:"When captured orders are replayed: auto (once production is ready again), manual (only when asked), at (at the model time given by at)."`
+	At   time.Duration `yaml:"at,omitempty" doc:"With mode: at, the model time from the start of the run at which replay starts."`
+	Rate float64       `yaml:"rate" unit:"rate" doc:"Replay rate (e.g. 20/s or 600/m)."`
+}
+
+// Traffic is the order traffic (the load section).
+type Traffic struct {
+	Rate      float64       `yaml:"rate" unit:"rate" doc:"Order rate (e.g. 5/s or 120/m); with stages, the rate the first stage ramps from."`
+	Stages    []Stage       `yaml:"stages,omitempty" doc:"Optional ramps: each stage goes linearly from the previous rate to its own over its duration; after the last, its rate holds until the end."`
+	Customers int           `yaml:"customers" doc:"Size of the customer population orders are drawn from (repeat purchases of the same amount happen, as in life)." min:"1"`
+	Amount    MoneyDist     `yaml:"amount" doc:"Distribution of order amounts, in dollars (e.g. {dist: lognormal, median: \"35.00\", p99: \"400.00\"})."`
+	Timeout   time.Duration `yaml:"timeout" doc:"How long a client waits for an answer before giving up."`
+	Arrivals  string        `yaml:"arrivals" enum:"arrivals" doc:"How orders are spaced in time: constant (evenly, at exactly the rate) or poisson (independent customers: exponential gaps averaging the rate, as queueing theory assumes)."`
+}
+
+// Stage is one ramp of the load.
+type Stage struct {
+	Duration time.Duration `yaml:"duration" doc:"Length of the ramp."`
+	Rate     float64       `yaml:"rate" unit:"rate" doc:"Rate reached at the end of the ramp (e.g. 50/s)."`
+}
+
+// Fault is one scheduled fault: a toxic on a link (toxiproxy's own toxics,
+// or down: the link refuses connections) or, with Target, a container fault
+// (kill, stop, restart, pause; the docker runtime only).
+type Fault struct {
+	Name       string           `yaml:"name" doc:"Optional label shown in reports."`
+	At         time.Duration    `yaml:"at" doc:"Model time from the start of the run when the fault begins."`
+	For        time.Duration    `yaml:"for" doc:"How long the fault lasts; leave it out for until the end of the run."`
+	Link       string           `yaml:"link" doc:"The link a toxic breaks: edge->router, router->dyno (every dyno), router->dyno[i] (1-based), dyno->gateway, dyno->db, edge->capture, replayer->router, reconciler->gateway."`
+	Target     string           `yaml:"target" doc:"For container faults (kill, stop, restart, pause): the container's role, e.g. capture, gateway, db, router, edge, replayer, reconciler, dyno (every dyno) or dyno[i]."`
+	Toxic      string           `yaml:"toxic" enum:"toxic" doc:"What happens: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data (toxiproxy's toxics), down (the link refuses connections), or a container fault: kill, stop, restart, pause."`
+	Stream     string           `yaml:"stream" enum:"stream" doc:"Which direction a toxic acts on: downstream (answers, towards the caller) or upstream (requests)."`
+	Attributes map[string]int64 `yaml:"attributes" doc:"The toxic's attributes; durations are written as Go durations (latency: 500ms) and held in toxiproxy's units (milliseconds; microseconds for slicer delay)."`
+
+	// Pos is where the fault was written (the list item), for later errors.
+	Pos Pos `yaml:"-"`
+}
+
+// Settle is how the harness waits for the system to settle after the load.
+type Settle struct {
+	Timeout time.Duration `yaml:"timeout" doc:"Longest the harness waits for replays and reconciliation to finish before checking anyway."`
+	Quiet   time.Duration `yaml:"quiet" doc:"The system is settled once nothing is pending and nothing has changed for this long."`
+}
+
+// TimeDist is a distribution of model-time durations: const (value),
+// uniform (min, max), exponential (mean), lognormal (median, p99), weibull
+// (shape, scale) or empirical (file: one duration a line, relative to the
+// scenario file). In YAML a bare duration is short for {dist: const, value: it}.
+type TimeDist struct {
+	Dist   string        `yaml:"dist" enum:"dist" doc:"The distribution's kind."`
+	Value  time.Duration `yaml:"value" doc:"const: the value."`
+	Min    time.Duration `yaml:"min" doc:"uniform: the lower bound (default 0)."`
+	Max    time.Duration `yaml:"max" doc:"uniform: the upper bound."`
+	Mean   time.Duration `yaml:"mean" doc:"exponential: the mean."`
+	Median time.Duration `yaml:"median" doc:"lognormal: the median."`
+	P99    time.Duration `yaml:"p99" doc:"lognormal: the 99th percentile."`
+	Shape  float64       `yaml:"shape" doc:"weibull: the shape (unitless; below 1 is heavy-tailed)."`
+	Scale  time.Duration `yaml:"scale" doc:"weibull: the scale."`
+	File   string        `yaml:"file" doc:"empirical: a file of samples, one duration a line (# comments allowed), relative to the scenario file."`
+
+	// Samples are the empirical samples, read from File when the scenario
+	// is parsed.
+	Samples []time.Duration `yaml:"-"`
+
+	loaded string // the path Samples were read from
+}
+
+// MoneyDist is a distribution of amounts of money, written in dollars
+// ("35.00") and held in cents; the kinds and parameters are TimeDist's. In
+// YAML a bare amount is short for {dist: const, value: it}.
+type MoneyDist struct {
+	Dist   string  `yaml:"dist" enum:"dist" doc:"The distribution's kind."`
+	Value  int64   `yaml:"value" unit:"money" doc:"const: the amount."`
+	Min    int64   `yaml:"min" unit:"money" doc:"uniform: the lower bound (default 0)."`
+	Max    int64   `yaml:"max" unit:"money" doc:"uniform: the upper bound."`
+	Mean   int64   `yaml:"mean" unit:"money" doc:"exponential: the mean."`
+	Median int64   `yaml:"median" unit:"money" doc:"lognormal: the median."`
+	P99    int64   `yaml:"p99" unit:"money" doc:"lognormal: the 99th percentile."`
+	Shape  float64 `yaml:"shape" doc:"weibull: the shape (unitless; below 1 is heavy-tailed)."`
+	Scale  int64   `yaml:"scale" unit:"money" doc:"weibull: the scale."`
+	File   string  `yaml:"file" doc:"empirical: a file of samples, one amount of dollars a line (# comments allowed), relative to the scenario file."`
+
+	// Samples are the empirical samples in cents, read from File when the
+	// scenario is parsed.
+	Samples []int64 `yaml:"-"`
+
+	loaded string
+}
+
+// Spec returns the distribution in seconds of model time, for dist.
+func (d TimeDist) Spec() dist.Spec {
+	sec := func(v time.Duration) float64 { return v.Seconds() }
+	s := dist.Spec{
+		Kind: d.Dist, Value: sec(d.Value), Min: sec(d.Min), Max: sec(d.Max), Mean: sec(d.Mean),
+		Median: sec(d.Median), P99: sec(d.P99), Shape: d.Shape, Scale: sec(d.Scale),
+	}
+	if len(d.Samples) > 0 {
+		s.Samples = make([]float64, len(d.Samples))
+		for i, v := range d.Samples {
+			s.Samples[i] = sec(v)
+		}
+	}
+	return s
+}
+
+// Spec returns the distribution in cents, for dist.
+func (d MoneyDist) Spec() dist.Spec {
+	c := func(v int64) float64 { return float64(v) }
+	s := dist.Spec{
+		Kind: d.Dist, Value: c(d.Value), Min: c(d.Min), Max: c(d.Max), Mean: c(d.Mean),
+		Median: c(d.Median), P99: c(d.P99), Shape: d.Shape, Scale: c(d.Scale),
+	}
+	if len(d.Samples) > 0 {
+		s.Samples = make([]float64, len(d.Samples))
+		for i, v := range d.Samples {
+			s.Samples[i] = c(v)
+		}
+	}
+	return s
+}
+
+// Default returns the scenario every file starts from: a small healthy
+// system (5 dynos × 2 workers at about 15% utilisation) under 5 orders a
+// second for 2 model minutes, no faults and no expectations, in real time
+// (speed 1).
+func Default() Scenario {
+	return Scenario{
+		Name:     "default",
+		Seed:     1,
+		Speed:    1,
+		Duration: 2 * time.Minute,
+		System: System{
+			Edge:   Edge{FailoverTimeout: 15 * time.Second},
+			Router: Router{Strategy: "random", Timeout: 30 * time.Second},
+			Dynos: Dynos{Count: 5, Workers: 2, Backlog: 50,
+				ServiceTime: TimeDist{Dist: "lognormal", Median: 50 * time.Millisecond, P99: 900 * time.Millisecond}},
+			App:        App{GatewayTimeout: 10 * time.Second, RiskLimit: 100_00, Dedupe: "claim"},
+			Gateway:    Gateway{Latency: TimeDist{Dist: "lognormal", Median: 150 * time.Millisecond, P99: 800 * time.Millisecond}},
+			Reconciler: Reconciler{Interval: time.Minute, Match: "similar", Window: 10 * time.Minute},
+			Replayer:   Replayer{Mode: "auto", Rate: 20},
+		},
+		Load: Traffic{
+			Rate:      5,
+			Customers: 2000,
+			Amount:    MoneyDist{Dist: "lognormal", Median: 35_00, P99: 400_00},
+			Timeout:   60 * time.Second,
+			Arrivals:  "constant",
+		},
+		Settle:    Settle{Timeout: 5 * time.Minute, Quiet: 10 * time.Second},
+		RTOWindow: 10 * time.Second,
+	}
+}
+
+// newFault is a fault before its keys are read: downstream unless told.
+func newFault() Fault { return Fault{Stream: "downstream"} }
+
+// Enum returns the values an enumeration (named by an enum struct tag:
+// strategy, arrivals, dedupe, match, replay_mode, stream, dist, toxic)
+// allows, or nil.
+func Enum(name string) []string { return append([]string(nil), enums[name]...) }
+
+// enums lists the values each enumeration allows.
+var enums = map[string][]string{
+	"strategy":    {"random", "round-robin", "least-conn", "p2c"},
+	"arrivals":    {"constant", "poisson"},
+	"dedupe":      {"off", "check", "claim"},
+	"match":       {"similar", "reference"},
+	"replay_mode": {"auto", "manual", "at"},
+	"stream":      {"downstream", "upstream"},
+	"dist":        {"const", "uniform", "exponential", "lognormal", "weibull", "empirical"},
+	"toxic": {"latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down",
+		"kill", "stop", "restart", "pause"},
+}
+
+// distParams lists, per distribution kind, its parameters (YAML keys) and
+// which of them must be given.
+var distParams = map[string]struct{ all, required []string }{
+	"const":       {[]string{"value"}, []string{"value"}},
+	"uniform":     {[]string{"min", "max"}, []string{"max"}},
+	"exponential": {[]string{"mean"}, []string{"mean"}},
+	"lognormal":   {[]string{"median", "p99"}, []string{"median", "p99"}},
+	"weibull":     {[]string{"shape", "scale"}, []string{"shape", "scale"}},
+	"empirical":   {[]string{"file"}, []string{"file"}},
+}
+
+// distParamKeys is every parameter key of a distribution, in field order.
+var distParamKeys = []string{"value", "min", "max", "mean", "median", "p99", "shape", "scale", "file"}

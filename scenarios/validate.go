@@ -1,0 +1,388 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"paydrill/sim/dist"
+)
+
+// Validate checks that the scenario's values make sense, alone and
+// together, and returns every problem at once (in file order), each an
+// *Error naming the file, line, column and key path of the value at fault:
+// non-positive durations, rates and counts, unknown strategy, dedupe, match,
+// replay mode, toxic, stream, link or target, dyno indexes out of range,
+// faults starting after the end, attributes a toxic does not have,
+// distributions with missing, foreign or invalid parameters, and
+// expectations that do not parse. It returns nil when the scenario is valid.
+// Values given with Set are reported with the file "--set".
+func (s *Scenario) Validate() []error {
+	v := &validator{s: s}
+	v.run()
+	if len(v.errs) == 0 {
+		return nil
+	}
+	v.errs.Sort()
+	return v.errs.Errors()
+}
+
+// Pos returns where the value at the key path (as in errors:
+// "system.dynos.count", "faults[1].at", "expect[0]") was written: its file,
+// line and column, "--set" when it came from Set, or only the scenario's
+// file when it was not written (a default).
+func (s *Scenario) Pos(key string) Pos {
+	if p, ok := s.pos[key]; ok {
+		return p
+	}
+	return Pos{File: s.File}
+}
+
+// ErrorAt returns an *Error about the value at key, placed where that value
+// (or, when it was not written, the nearest enclosing value) was written, so
+// that the harness can point its own errors at a fault or an expectation.
+func (s *Scenario) ErrorAt(key, format string, args ...any) *Error {
+	return newError(s.near(key), key, format, args...)
+}
+
+// near returns the position of key, or of the closest enclosing key that
+// was written.
+func (s *Scenario) near(key string) Pos {
+	for k := key; k != ""; k = parentKey(k) {
+		if p, ok := s.pos[k]; ok {
+			return p
+		}
+	}
+	return Pos{File: s.File}
+}
+
+func parentKey(k string) string {
+	i := strings.LastIndexAny(k, ".[")
+	if i < 0 {
+		return ""
+	}
+	return k[:i]
+}
+
+// given reports whether key was written in the file or with Set.
+func (s *Scenario) given(key string) bool {
+	_, ok := s.pos[key]
+	return ok
+}
+
+type validator struct {
+	s    *Scenario
+	errs ErrorList
+}
+
+func (v *validator) errorf(key, format string, args ...any) {
+	v.errs = append(v.errs, v.s.ErrorAt(key, format, args...))
+}
+
+func (v *validator) run() {
+	s := v.s
+	if strings.TrimSpace(s.Name) == "" {
+		v.errorf("name", "must not be empty")
+	}
+	if !(s.Speed > 0) || math.IsInf(s.Speed, 0) {
+		v.errorf("speed", "must be greater than 0, got %g", s.Speed)
+	}
+	v.positive("duration", s.Duration)
+
+	sys := &s.System
+	v.positive("system.edge.failover_timeout", sys.Edge.FailoverTimeout)
+	v.enum("system.router.strategy", sys.Router.Strategy, "strategy")
+	v.positive("system.router.timeout", sys.Router.Timeout)
+	v.atLeast("system.dynos.count", sys.Dynos.Count, 1)
+	v.atLeast("system.dynos.workers", sys.Dynos.Workers, 1)
+	v.atLeast("system.dynos.backlog", sys.Dynos.Backlog, 0)
+	v.timeDist("system.dynos.service_time", &sys.Dynos.ServiceTime)
+	v.positive("system.app.gateway_timeout", sys.App.GatewayTimeout)
+	if sys.App.RiskLimit < 0 {
+		v.errorf("system.app.risk_limit", "must be 0 or more, got %s", FormatMoney(sys.App.RiskLimit))
+	}
+	v.enum("system.app.dedupe", sys.App.Dedupe, "dedupe")
+	v.timeDist("system.gateway.latency", &sys.Gateway.Latency)
+	v.positive("system.reconciler.interval", sys.Reconciler.Interval)
+	v.enum("system.reconciler.match", sys.Reconciler.Match, "match")
+	v.positive("system.reconciler.window", sys.Reconciler.Window)
+	v.enum("system.replayer.mode", sys.Replayer.Mode, "replay_mode")
+	switch {
+	case sys.Replayer.Mode == "at" && !s.given("system.replayer.at") && sys.Replayer.At == 0:
+		v.errorf("system.replayer.at", "required with mode: at (when to replay, e.g. at: 4m)")
+	case sys.Replayer.Mode != "at" && (s.given("system.replayer.at") || sys.Replayer.At != 0):
+		v.errorf("system.replayer.at", "only applies to mode: at (mode is %s)", sys.Replayer.Mode)
+	case sys.Replayer.At < 0:
+		v.errorf("system.replayer.at", "must be 0 or more, got %s", FormatDuration(sys.Replayer.At))
+	}
+	v.rate("system.replayer.rate", sys.Replayer.Rate, false)
+
+	v.rate("load.rate", s.Load.Rate, false)
+	v.enum("load.arrivals", s.Load.Arrivals, "arrivals")
+	var staged time.Duration
+	for i, st := range s.Load.Stages {
+		p := fmt.Sprintf("load.stages[%d]", i)
+		v.positive(p+".duration", st.Duration)
+		v.rate(p+".rate", st.Rate, true)
+		staged += st.Duration
+	}
+	if staged > s.Duration && s.Duration > 0 {
+		v.errorf("load.stages", "the stages last %s, longer than the run (duration %s)", FormatDuration(staged), FormatDuration(s.Duration))
+	}
+	v.atLeast("load.customers", s.Load.Customers, 1)
+	v.moneyDist("load.amount", &s.Load.Amount)
+	v.positive("load.timeout", s.Load.Timeout)
+
+	v.faults()
+	v.expectations()
+	v.windows()
+	v.abortIf()
+
+	v.positive("settle.timeout", s.Settle.Timeout)
+	v.positive("settle.quiet", s.Settle.Quiet)
+	v.positive("rto_window", s.RTOWindow)
+}
+
+func (v *validator) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.errorf(key, "must be greater than 0, got %s", FormatDuration(d))
+	}
+}
+
+func (v *validator) atLeast(key string, n, least int) {
+	if n < least {
+		v.errorf(key, "must be at least %d, got %d", least, n)
+	}
+}
+
+func (v *validator) rate(key string, r float64, zeroOK bool) {
+	switch {
+	case math.IsNaN(r) || math.IsInf(r, 0):
+		v.errorf(key, "must be a finite rate")
+	case r < 0:
+		v.errorf(key, "must not be negative, got %s", FormatRate(r))
+	case r == 0 && !zeroOK:
+		v.errorf(key, "must be greater than 0, got 0/s")
+	}
+}
+
+func (v *validator) enum(key, value, enum string) {
+	if slices.Contains(enums[enum], value) {
+		return
+	}
+	if value == "" {
+		v.errorf(key, "must not be empty (one of %s)", strings.Join(enums[enum], ", "))
+		return
+	}
+	v.errorf(key, "unknown %s %q%s", strings.ReplaceAll(enum, "_", " "), value, suggest(value, enums[enum]))
+}
+
+func (v *validator) timeDist(key string, d *TimeDist) {
+	v.distribution(key, reflect.ValueOf(d).Elem(), d.Dist, len(d.Samples) > 0, d.Spec())
+}
+
+func (v *validator) moneyDist(key string, d *MoneyDist) {
+	v.distribution(key, reflect.ValueOf(d).Elem(), d.Dist, len(d.Samples) > 0, d.Spec())
+}
+
+// distribution checks a TimeDist or MoneyDist (the struct d) at key: a
+// known kind, its required parameters given, no parameter of another kind,
+// and then dist's own checks.
+func (v *validator) distribution(key string, d reflect.Value, kind string, hasSamples bool, spec dist.Spec) {
+	if kind == "" {
+		v.errorf(key+".dist", "required (one of %s)", strings.Join(enums["dist"], ", "))
+		return
+	}
+	params, ok := distParams[kind]
+	if !ok {
+		v.errorf(key+".dist", "unknown distribution %q%s", kind, suggest(kind, enums["dist"]))
+		return
+	}
+	fs := fieldsOf(d.Type())
+	given := func(p string) bool {
+		if p == "file" && hasSamples {
+			return true
+		}
+		return v.s.given(key+"."+p) || !d.Field(fs.byName[p].index).IsZero()
+	}
+	bad := false
+	for _, p := range distParamKeys {
+		if given(p) && !slices.Contains(params.all, p) {
+			v.errorf(key+"."+p, "%s does not apply to a %s distribution (%s takes %s)", p, kind, kind, strings.Join(params.all, ", "))
+			bad = true
+		}
+	}
+	for _, p := range params.required {
+		if !given(p) {
+			v.errorf(key+"."+p, "required by a %s distribution (%s takes %s)", kind, kind, strings.Join(params.all, ", "))
+			bad = true
+		}
+	}
+	if bad || (kind == "empirical" && !hasSamples) { // unread samples were reported by Parse
+		return
+	}
+	if err := spec.Validate(); err != nil {
+		msg := err.Error()
+		param, after, _ := strings.Cut(msg, " ")
+		if slices.Contains(distParamKeys, param) {
+			v.errorf(key+"."+param, "%s", after)
+			return
+		}
+		v.errorf(key, "%s", msg)
+	}
+}
+
+func (v *validator) faults() {
+	s := v.s
+	names := map[string]int{}
+	for i, f := range s.Faults {
+		p := fmt.Sprintf("faults[%d]", i)
+		if f.Name != "" {
+			if j, dup := names[f.Name]; dup {
+				v.errorf(p+".name", "duplicate fault name %q (also faults[%d])", f.Name, j)
+			}
+			names[f.Name] = i
+		}
+		switch {
+		case f.At < 0:
+			v.errorf(p+".at", "must be 0 or more, got %s", FormatDuration(f.At))
+		case s.Duration > 0 && f.At >= s.Duration:
+			v.errorf(p+".at", "the fault starts at %s, after the end of the run (duration %s)", FormatDuration(f.At), FormatDuration(s.Duration))
+		}
+		if (s.given(p+".for") || f.For != 0) && f.For <= 0 {
+			v.errorf(p+".for", "must be greater than 0, got %s (leave it out for until the end of the run)", FormatDuration(f.For))
+		}
+		if f.Link != "" {
+			v.indexed(p+".link", f.Link, "router->dyno", links, s.System.Dynos.Count)
+		}
+		if f.Target != "" {
+			v.indexed(p+".target", f.Target, "dyno", targets, s.System.Dynos.Count)
+		}
+		switch {
+		case f.Toxic == "":
+			v.errorf(p+".toxic", "required: what the fault does (one of %s)", strings.Join(enums["toxic"], ", "))
+		case !slices.Contains(enums["toxic"], f.Toxic):
+			v.errorf(p+".toxic", "unknown toxic %q%s", f.Toxic, suggest(f.Toxic, enums["toxic"]))
+		case f.IsContainer():
+			v.containerFault(p, f)
+		default:
+			v.linkFault(p, f)
+		}
+	}
+}
+
+func (v *validator) containerFault(p string, f Fault) {
+	if f.Link != "" {
+		v.errorf(p+".link", "%s is a container fault: name the container with target, not link", f.Toxic)
+	}
+	if f.Target == "" && f.Link == "" {
+		v.errorf(p+".target", "required by container fault %s: the container (one of %s, dyno[i])", f.Toxic, strings.Join(targets, ", "))
+	}
+	if v.s.given(p + ".stream") {
+		v.errorf(p+".stream", "does not apply to container fault %s", f.Toxic)
+	}
+	if len(f.Attributes) > 0 {
+		v.errorf(p+".attributes", "container fault %s takes no attributes", f.Toxic)
+	}
+}
+
+func (v *validator) linkFault(p string, f Fault) {
+	if f.Target != "" {
+		v.errorf(p+".target", "only container faults (kill, stop, restart, pause) name a target; toxic %s names a link", f.Toxic)
+	}
+	if f.Link == "" && f.Target == "" {
+		v.errorf(p+".link", "required by toxic %s: the link it breaks (one of %s, router->dyno[i])", f.Toxic, strings.Join(links, ", "))
+	}
+	if f.Toxic == "down" {
+		if v.s.given(p + ".stream") {
+			v.errorf(p+".stream", "does not apply to down (the link refuses connections both ways)")
+		}
+	} else {
+		v.enum(p+".stream", f.Stream, "stream")
+	}
+	specs := toxicAttrs[f.Toxic]
+	for _, name := range sortedKeys(f.Attributes) {
+		key := p + ".attributes." + name
+		a, ok := attrOf(f.Toxic, name)
+		switch {
+		case len(specs) == 0:
+			v.errorf(key, "toxic %s takes no attributes", f.Toxic)
+		case !ok:
+			v.errorf(key, "unknown attribute for toxic %s%s", f.Toxic, suggest(name, ToxicAttributes(f.Toxic)))
+		case f.Attributes[name] < 0:
+			v.errorf(key, "must be 0 or more, got %v", formatAttr(a, f.Attributes[name]))
+		}
+	}
+	for _, a := range specs {
+		_, has := f.Attributes[a.name]
+		if a.required && !has && !v.s.given(p+".attributes."+a.name) {
+			v.errorf(p+".attributes."+a.name, "required by toxic %s: %s", f.Toxic, a.doc)
+		}
+	}
+	if f.Toxic == "slicer" {
+		if sv, avg := f.Attributes["size_variation"], f.Attributes["average_size"]; sv > 0 && sv >= avg {
+			v.errorf(p+".attributes.size_variation", "must be smaller than average_size (%d)", avg)
+		}
+	}
+}
+
+// indexed checks a link or target name: one of names, or base[i] with i
+// from 1 to dynos.
+func (v *validator) indexed(key, name, base string, names []string, dynos int) {
+	b, i := SplitIndex(name)
+	if i == 0 {
+		if !slices.Contains(names, name) {
+			cands := append(append([]string(nil), names...), base+"[i]")
+			v.errorf(key, "unknown %s %q%s", kindOf(key), name, suggest(name, cands))
+		}
+		return
+	}
+	switch {
+	case b != base:
+		v.errorf(key, "unknown %s %q: only %s takes an index (%s[1] … %s[%d])", kindOf(key), name, base, base, base, dynos)
+	case i < 0:
+		v.errorf(key, "bad dyno index in %q: want %s[i] with i from 1 to %d", name, base, dynos)
+	case i > dynos:
+		v.errorf(key, "dyno index %d out of range: system.dynos.count is %d (dynos are numbered from 1)", i, dynos)
+	}
+}
+
+func kindOf(key string) string {
+	if strings.HasSuffix(key, ".target") {
+		return "target"
+	}
+	return "link"
+}
+
+func (v *validator) expectations() {
+	for i, e := range v.s.Expect {
+		p := fmt.Sprintf("expect[%d]", i)
+		switch {
+		case e.err != nil:
+			v.errs = append(v.errs, e.err)
+		case e.Key == "": // built in code from Expr alone
+			if pe := expectationAt(e.Expr, v.s.near(p), p, false).err; pe != nil {
+				v.errs = append(v.errs, pe)
+			}
+		default:
+			if _, ok := resultKeys[e.Key]; !ok {
+				v.errorf(p, "unknown result key %q%s", e.Key, suggest(e.Key, ResultKeys()))
+			}
+			if !slices.Contains(ops, e.Op) {
+				v.errorf(p, "unknown operator %q (one of %s)", e.Op, strings.Join(ops, " "))
+			}
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
