@@ -1,0 +1,323 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"paydrill/scenarios"
+	"paydrill/sim/service"
+	"paydrill/sim/wire"
+)
+
+// BenchOptions bound a throughput benchmark: each of its two phases stops
+// after Duration or MaxHits requests, whichever comes first.
+type BenchOptions struct {
+	Duration    time.Duration // per phase; default 5s
+	MaxHits     uint64        // per phase; default 500,000
+	Connections int           // requests in flight at once; default 64
+	Dynos       int           // dynos in the pipeline; default 4
+	Workers     int           // workers per dyno; default 16
+	Dir         string        // the pipeline's stores
+	// Profile, when not nil, gets a CPU profile (pprof) of the pipeline
+	// phase.
+	Profile io.Writer
+	// Progress, when not nil, gets a line as each phase starts.
+	Progress io.Writer
+}
+
+func (o *BenchOptions) defaults() {
+	if o.Duration <= 0 {
+		o.Duration = 5 * time.Second
+	}
+	if o.MaxHits == 0 {
+		o.MaxHits = 500_000
+	}
+	if o.Connections <= 0 {
+		o.Connections = 64
+	}
+	if o.Dynos <= 0 {
+		o.Dynos = 4
+	}
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+}
+
+// Throughput is what one phase of a benchmark achieved, in wall time.
+type Throughput struct {
+	Requests int         `json:"requests"`
+	OK       int         `json:"ok"`   // answered as expected: 200 bare, 201 from production
+	Rate     float64     `json:"rate"` // OK requests per second
+	WallS    float64     `json:"wall_s"`
+	Latency  Percentiles `json:"latency_ms"` // wall milliseconds
+	Errors   []string    `json:"errors"`     // the first few unexpected answers
+}
+
+// BenchResult is `paydrill bench`: this machine's loopback ceiling, the
+// fault-free pipeline's throughput, and their ratio.
+type BenchResult struct {
+	CPUs        int        `json:"cpus"`
+	Connections int        `json:"connections"`
+	Ceiling     Throughput `json:"ceiling"`  // vegeta → a bare net/http handler
+	Pipeline    Throughput `json:"pipeline"` // vegeta → edge → router → dyno → gateway + db, through toxiproxy
+	Ratio       float64    `json:"ratio"`    // pipeline rate / ceiling rate
+	// PeakHeapBytes is the most Go heap in use at once (sampled every
+	// 50 ms); PeakRSSBytes the process's resident high-water mark (Linux
+	// VmHWM; 0 elsewhere). Both cover the whole benchmark.
+	PeakHeapBytes uint64 `json:"peak_heap_bytes"`
+	PeakRSSBytes  uint64 `json:"peak_rss_bytes"`
+	// OverheadUS is, per order of the pipeline phase, the time a dyno
+	// worker held it beyond its service time (0 here, so all of it: the db
+	// and gateway round trips and the wait for their stores at full
+	// rate), in wall µs, mean and p99.
+	OverheadUS struct {
+		Mean float64 `json:"mean"`
+		P99  float64 `json:"p99"`
+	} `json:"overhead_us"`
+}
+
+// Bench measures, in one run, the loopback ceiling (vegeta at full rate
+// against a bare net/http handler on 127.0.0.1:0) and then the fault-free
+// pipeline at full rate (every link through toxiproxy, booted by the
+// embedded runtime, no modelled service time or gateway latency): how
+// much of the machine's HTTP capacity the simulation keeps.
+func Bench(ctx context.Context, opt BenchOptions) (*BenchResult, error) {
+	opt.defaults()
+	res := &BenchResult{CPUs: runtime.GOMAXPROCS(0), Connections: opt.Connections}
+	peak := &heapPeak{}
+	stopPeak := peak.watch()
+	defer stopPeak()
+
+	if opt.Progress != nil {
+		fmt.Fprintf(opt.Progress, "ceiling: vegeta → bare net/http handler, %s or %d requests\n", opt.Duration, opt.MaxHits)
+	}
+	bare, err := service.Start("127.0.0.1:0", bareHandler())
+	if err != nil {
+		return nil, CannotRun(fmt.Errorf("ceiling: %w", err))
+	}
+	body := []byte(`{"reference":"ord-0000001","customer":"cus_00001","amount_cents":3500,"card_token":"tok_00001"}`)
+	res.Ceiling = fullRate(ctx, opt, func(i int, t *vegeta.Target) {
+		t.Method, t.URL, t.Body = http.MethodPost, bare.URL()+wire.PathOrders, body
+		t.Header = http.Header{"Content-Type": {"application/json"}, wire.HeaderRequestID: {strconv.Itoa(i)}}
+	}, func(r *vegeta.Result) bool { return r.Code == http.StatusOK })
+	_ = bare.Close()
+	if ctx.Err() != nil {
+		return nil, CannotRun(ctx.Err())
+	}
+
+	if opt.Progress != nil {
+		fmt.Fprintf(opt.Progress, "pipeline: vegeta → edge → router → %d dynos × %d workers → gateway + db, every link through toxiproxy\n",
+			opt.Dynos, opt.Workers)
+	}
+	p, err := benchPlan(opt)
+	if err != nil {
+		return nil, err
+	}
+	sys, err := Embedded{}.Start(ctx, p, opt.Dir)
+	if err != nil {
+		return nil, CannotRun(fmt.Errorf("pipeline: boot: %w", err))
+	}
+	defer sys.Close()
+	if err := waitHealthy(ctx, &http.Client{Timeout: 10 * time.Second}, sys); err != nil {
+		return nil, CannotRun(fmt.Errorf("pipeline: %w", err))
+	}
+	orders := OrderSource{Seed: p.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount}
+	if opt.Profile != nil {
+		if err := pprof.StartCPUProfile(opt.Profile); err != nil {
+			return nil, CannotRun(fmt.Errorf("cpu profile: %w", err))
+		}
+	}
+	res.Pipeline = fullRate(ctx, opt, func(i int, t *vegeta.Target) {
+		o := orders.Order(i)
+		t.Method, t.URL = http.MethodPost, sys.Edge+wire.PathOrders
+		t.Body, _ = json.Marshal(wire.Order{Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents, CardToken: o.CardToken})
+		t.Header = http.Header{"Content-Type": {"application/json"}, wire.HeaderRequestID: {o.RequestID}}
+	}, func(r *vegeta.Result) bool {
+		return r.Code == http.StatusCreated && r.Headers.Get(wire.HeaderAnsweredBy) == wire.AnsweredByProduction
+	})
+	if opt.Profile != nil {
+		pprof.StopCPUProfile()
+	}
+	if res.Ceiling.Rate > 0 {
+		res.Ratio = res.Pipeline.Rate / res.Ceiling.Rate
+	}
+	res.OverheadUS.Mean, res.OverheadUS.P99 = dynoOverhead(ctx, sys)
+	stopPeak()
+	res.PeakHeapBytes, res.PeakRSSBytes = peak.max.Load(), peakRSS()
+	return res, ctx.Err()
+}
+
+// benchPlan is the fault-free pipeline with nothing modelled: no service
+// time, no gateway latency, timeouts far away, room for every request.
+func benchPlan(opt BenchOptions) (*Plan, error) {
+	s := scenarios.Default()
+	s.Name, s.Speed = "bench", 1
+	s.System.Dynos.Count, s.System.Dynos.Workers, s.System.Dynos.Backlog = opt.Dynos, opt.Workers, 100_000
+	s.System.Dynos.ServiceTime = scenarios.TimeDist{Dist: "const"}
+	s.System.Gateway.Latency = scenarios.TimeDist{Dist: "const"}
+	s.System.Router.Strategy = "least-conn"
+	s.System.Edge.FailoverTimeout, s.System.Router.Timeout = time.Minute, time.Minute
+	s.Load.Timeout, s.Load.Customers = time.Minute, 100_000
+	return NewPlan(&s, "bench")
+}
+
+// fullRate sends requests as fast as opt.Connections of them in flight
+// allow, until opt.Duration or opt.MaxHits, and measures what came back.
+func fullRate(ctx context.Context, opt BenchOptions, target func(int, *vegeta.Target), ok func(*vegeta.Result) bool) Throughput {
+	var next atomic.Int64
+	targeter := func(t *vegeta.Target) error {
+		target(int(next.Add(1)-1), t)
+		return nil
+	}
+	conns := uint64(opt.Connections)
+	atk := vegeta.NewAttacker(vegeta.Workers(conns), vegeta.MaxWorkers(conns), vegeta.Connections(opt.Connections),
+		vegeta.MaxConnections(opt.Connections), vegeta.Timeout(time.Minute), vegeta.KeepAlive(true), vegeta.MaxBody(4096))
+	defer atk.Stop()
+	var out Throughput
+	lat := make([]float64, 0, 1<<16)
+	began := time.Now()
+	results := atk.Attack(targeter, hitCap(opt.MaxHits), opt.Duration, "bench")
+	for r := range results {
+		if ctx.Err() != nil {
+			atk.Stop()
+		}
+		out.Requests++
+		if ok(r) {
+			out.OK++
+			lat = append(lat, float64(r.Latency)/float64(time.Millisecond))
+		} else if len(out.Errors) < 5 {
+			out.Errors = append(out.Errors, fmt.Sprintf("%d %s %s", r.Code, r.Error, strings.TrimSpace(string(r.Body))))
+		}
+	}
+	out.WallS = time.Since(began).Seconds()
+	if out.WallS > 0 {
+		out.Rate = float64(out.OK) / out.WallS
+	}
+	if out.Errors == nil {
+		out.Errors = []string{}
+	}
+	sort.Float64s(lat)
+	if n := len(lat); n > 0 {
+		out.Latency = Percentiles{P50: quantile(lat, 0.5), P95: quantile(lat, 0.95), P99: quantile(lat, 0.99), Max: lat[n-1]}
+	}
+	return out
+}
+
+// hitCap is vegeta at full rate (no wait between hits) for at most max
+// hits.
+type hitCap uint64
+
+var _ vegeta.Pacer = hitCap(0)
+
+// Pace never waits, and stops after the cap.
+func (c hitCap) Pace(_ time.Duration, hits uint64) (time.Duration, bool) { return 0, hits >= uint64(c) }
+
+// Rate is unbounded.
+func (hitCap) Rate(time.Duration) float64 { return 0 }
+
+// bareHandler reads an order and answers a short JSON body: the least a
+// server can do per request.
+func bareHandler() http.Handler {
+	answer := []byte(`{"request_id":"x","reference":"ord-0000001","amount_cents":3500,"status":"accepted"}` + "\n")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(answer)
+	})
+}
+
+// dynoOverhead reads every dyno's records: the mean and p99 of each
+// order's worker hold beyond its sampled service time, in µs.
+func dynoOverhead(ctx context.Context, sys *System) (mean, p99 float64) {
+	var xs []float64
+	client := &http.Client{Timeout: time.Minute}
+	for i := 1; i <= sys.Dynos; i++ {
+		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[dynoRole(i)]+wire.PathExport)
+		if err != nil {
+			continue
+		}
+		for _, r := range recs {
+			if r.Outcome != "refused" {
+				xs = append(xs, float64(r.Busy-r.Service)/float64(time.Microsecond))
+			}
+		}
+	}
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	sort.Float64s(xs)
+	return sum / float64(len(xs)), quantile(xs, 0.99)
+}
+
+// heapPeak samples the Go heap in use.
+type heapPeak struct{ max atomic.Uint64 }
+
+// watch samples every 50 ms until the returned stop is called (safe to
+// call twice).
+func (h *heapPeak) watch() (stop func()) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() {
+		metrics.Read(sample)
+		if v := sample[0].Value; v.Kind() == metrics.KindUint64 && v.Uint64() > h.max.Load() {
+			h.max.Store(v.Uint64())
+		}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			read()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait(); read() }) }
+}
+
+// peakRSS is the process's resident high-water mark (Linux VmHWM), 0 when
+// unknown.
+func peakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}

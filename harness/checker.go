@@ -1,0 +1,317 @@
+package harness
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"paydrill/sim/wire"
+)
+
+// Evidence is everything the checker joins: what the client saw and what
+// every store holds at the end. Times are wall clock; Speed converts them.
+type Evidence struct {
+	Orders     []SentOrder
+	Outcomes   []Outcome
+	Edge       []wire.EdgeRecord
+	Ledger     []wire.Charge
+	DB         []wire.OrderRecord
+	Captured   []wire.CapturedRequest
+	Dynos      []wire.DynoRecord
+	Replays    []wire.ReplayRecord
+	Reconciles []wire.ReconcileRecord
+	Faults     []FaultWindow
+	Began      time.Time     // the load's start, wall clock
+	LoadWall   time.Duration // how long the load ran, wall
+	Speed      float64
+	RTOWindow  time.Duration // model
+}
+
+// maxEvidence bounds the anomalies listed per kind; the counts stay exact.
+const maxEvidence = 50
+
+// Check computes every figure of DESIGN.md's checker from the evidence.
+// It is pure: the same evidence gives the same result.
+func Check(ev Evidence) Result {
+	var r Result
+	model := func(d time.Duration) float64 { return d.Seconds() * ev.Speed }
+
+	orders := map[string]SentOrder{}
+	for _, o := range ev.Orders {
+		orders[o.RequestID] = o
+	}
+	told := map[string]Outcome{}
+	for _, o := range ev.Outcomes {
+		told[o.RequestID] = o
+	}
+	byRef := map[string][]wire.Charge{}
+	chargeByID := map[string]wire.Charge{}
+	for _, c := range ev.Ledger {
+		byRef[c.Reference] = append(byRef[c.Reference], c)
+		chargeByID[c.ID] = c
+	}
+	held := map[string]wire.OrderRecord{}
+	for _, o := range ev.DB {
+		held[o.RequestID] = o
+	}
+	captured := map[string]bool{}
+	for _, c := range ev.Captured {
+		captured[c.RequestID] = true
+	}
+	failedOver := map[string]bool{}
+	for _, e := range ev.Edge {
+		if e.AnsweredBy == wire.AnsweredByCapture {
+			failedOver[e.RequestID] = true
+		}
+	}
+
+	brief := func(cs []wire.Charge) []ChargeBrief {
+		out := make([]ChargeBrief, len(cs))
+		for i, c := range cs {
+			out[i] = ChargeBrief{ID: c.ID, Reference: c.Reference, AtS: model(c.CreatedAt.Sub(ev.Began))}
+		}
+		return out
+	}
+	counts := map[string]int{}
+	add := func(kind string, o SentOrder, out Outcome, cs []wire.Charge, detail string) {
+		counts[kind]++
+		if counts[kind] > maxEvidence {
+			return
+		}
+		r.Anomalies = append(r.Anomalies, Anomaly{
+			Kind: kind, RequestID: o.RequestID, Reference: o.Reference, Customer: o.Customer,
+			AmountCents: o.AmountCents, ClientTold: describe(out), Charges: brief(cs), Detail: detail,
+		})
+	}
+
+	outages := r.outages(ev, model)
+	inOutage := func(sent time.Duration) bool {
+		t := model(sent)
+		for _, o := range outages {
+			end := o.EndS
+			if o.RTOS != nil {
+				end = math.Max(end, o.StartS+*o.RTOS)
+			}
+			if t >= o.StartS && t < end {
+				return true
+			}
+		}
+		return false
+	}
+
+	var latencies []float64
+	for _, out := range ev.Outcomes {
+		o, ok := orders[out.RequestID]
+		if !ok {
+			continue // a result vegeta could not tie to an order: counted below
+		}
+		r.Orders.Sent++
+		latencies = append(latencies, out.Latency.Seconds()*1000*ev.Speed)
+		switch {
+		case out.Succeeded():
+			r.Orders.Succeeded++
+		case out.Rejected():
+			r.Orders.Rejected++
+		default:
+			r.Orders.Errored++
+		}
+		if failedOver[o.RequestID] || out.AnsweredBy == wire.AnsweredByCapture {
+			r.Failovers++
+		}
+		cs := byRef[o.Reference]
+		if len(cs) >= 2 {
+			add(KindDoubleCharge, o, out, cs, fmt.Sprintf("%d charges for one order", len(cs)))
+		}
+		if len(cs) >= 1 && !out.Succeeded() {
+			add(KindPhantomCharge, o, out, cs, "charged, but the customer was told it failed")
+		}
+		rec, inDB := held[o.RequestID]
+		isHeld := inDB || captured[o.RequestID]
+		if out.Succeeded() && !isHeld {
+			add(KindLostOrder, o, out, cs, "accepted, and no store holds it")
+			if inOutage(out.Sent) {
+				r.RPOOrders++
+				r.RPOCents += o.AmountCents
+			}
+		}
+		if out.Succeeded() && isHeld && len(cs) == 0 {
+			add(KindUnreconciled, o, out, nil, heldWhere(rec, inDB, captured[o.RequestID]))
+			r.ExposureCents += o.AmountCents
+		}
+		if inDB {
+			if c, ok := chargeByID[rec.GatewayID]; ok && c.Reference != o.Reference {
+				add(KindWrongMatch, o, out, []wire.Charge{c},
+					fmt.Sprintf("gateway id %s belongs to order %s", c.ID, c.Reference))
+			}
+		}
+	}
+	r.Orders.Errored += len(ev.Outcomes) - r.Orders.Sent // untied results are errors
+	r.Orders.Sent = len(ev.Outcomes)
+
+	r.Charges = len(ev.Ledger)
+	r.DoubleCharges = counts[KindDoubleCharge]
+	r.PhantomCharges = counts[KindPhantomCharge]
+	r.LostOrders = counts[KindLostOrder]
+	r.Unreconciled = counts[KindUnreconciled]
+	r.WrongMatches = counts[KindWrongMatch]
+	if r.Orders.Sent > 0 {
+		r.SuccessRate = float64(r.Orders.Succeeded) / float64(r.Orders.Sent)
+		r.FailoverRate = float64(r.Failovers) / float64(r.Orders.Sent)
+	}
+	r.LatencyMS = percentiles(latencies)
+	r.QueueMS = queueTimes(ev.Dynos, ev.Speed)
+	r.Outages = outages
+	for _, o := range outages {
+		if o.RTOS == nil {
+			continue
+		}
+		if r.RTOS == nil || *o.RTOS > *r.RTOS {
+			v := *o.RTOS
+			r.RTOS = &v
+		}
+	}
+	r.Replays, r.Reconcile = replayProgress(ev), reconcileProgress(ev)
+	sort.SliceStable(r.Anomalies, func(i, j int) bool { return r.Anomalies[i].Kind < r.Anomalies[j].Kind })
+	return r
+}
+
+// describe says what the client was told, for a person.
+func describe(o Outcome) string {
+	switch {
+	case o.Code == 0 && o.Error != "":
+		return "no answer: " + o.Error
+	case o.AnsweredBy != "":
+		return fmt.Sprintf("%d from %s", o.Code, o.AnsweredBy)
+	default:
+		return fmt.Sprintf("%d", o.Code)
+	}
+}
+
+func heldWhere(rec wire.OrderRecord, inDB, inCapture bool) string {
+	var where []string
+	if inDB {
+		where = append(where, fmt.Sprintf("db (state %s, gateway id %s)", rec.State, rec.GatewayID))
+	}
+	if inCapture {
+		where = append(where, "capture")
+	}
+	return "accepted, held in " + strings.Join(where, " and ") + ", never charged"
+}
+
+// outages measures, for every fault, the RTO: model seconds from the
+// fault's start until production (not capture) again answers at least 99%
+// of the orders sent within a window of RTOWindow model time.
+func (r *Result) outages(ev Evidence, model func(time.Duration) float64) []Outage {
+	type sent struct {
+		t  float64
+		ok bool // answered by production, without a 5xx
+	}
+	var xs []sent
+	for _, o := range ev.Outcomes {
+		ok := o.AnsweredBy == wire.AnsweredByProduction && o.Code > 0 && o.Code < 500
+		xs = append(xs, sent{model(o.Sent), ok})
+	}
+	sort.Slice(xs, func(i, j int) bool { return xs[i].t < xs[j].t })
+	end := model(ev.LoadWall)
+	w := ev.RTOWindow.Seconds()
+
+	var out []Outage
+	for _, f := range ev.Faults {
+		o := Outage{
+			Fault: f.Fault.Index, Name: f.Fault.Name, Link: f.Fault.Link, Toxic: f.Fault.Toxic,
+			StartS: model(f.Start), EndS: model(f.End), Error: f.Err,
+		}
+		// Slide a window [t, t+w] over the orders sent from the fault's
+		// start; the first window that holds orders, fits in the load, and
+		// has ≥ 99% answered by production marks the recovery at t.
+		lo := sort.Search(len(xs), func(i int) bool { return xs[i].t >= o.StartS })
+		hi, good := lo, 0
+		for i := lo; i < len(xs); i++ {
+			t := xs[i].t
+			if t+w > end {
+				break
+			}
+			for hi < len(xs) && xs[hi].t <= t+w {
+				if xs[hi].ok {
+					good++
+				}
+				hi++
+			}
+			if n := hi - i; n > 0 && float64(good) >= 0.99*float64(n) {
+				rto := math.Max(0, t-o.StartS)
+				o.RTOS, o.Recovered = &rto, true
+				break
+			}
+			if xs[i].ok {
+				good--
+			}
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func percentiles(ms []float64) Percentiles {
+	if len(ms) == 0 {
+		return Percentiles{}
+	}
+	sort.Float64s(ms)
+	return Percentiles{P50: quantile(ms, 0.50), P95: quantile(ms, 0.95), P99: quantile(ms, 0.99), Max: ms[len(ms)-1]}
+}
+
+// quantile of sorted xs, nearest rank.
+func quantile(xs []float64, q float64) float64 {
+	i := int(math.Ceil(q*float64(len(xs)))) - 1
+	return xs[min(max(i, 0), len(xs)-1)]
+}
+
+func queueTimes(recs []wire.DynoRecord, speed float64) QueueTimes {
+	var ms []float64
+	var sum float64
+	for _, d := range recs {
+		if d.Outcome == "refused" {
+			continue
+		}
+		v := d.Queued.Seconds() * 1000 * speed
+		ms = append(ms, v)
+		sum += v
+	}
+	if len(ms) == 0 {
+		return QueueTimes{}
+	}
+	sort.Float64s(ms)
+	return QueueTimes{Mean: sum / float64(len(ms)), P99: quantile(ms, 0.99)}
+}
+
+func replayProgress(ev Evidence) Progress {
+	final := map[string]bool{}
+	for _, r := range ev.Replays {
+		if r.Outcome != wire.ReplayError {
+			final[r.RequestID] = true
+		}
+	}
+	p := Progress{Done: len(final)}
+	for _, c := range ev.Captured {
+		if !final[c.RequestID] {
+			p.Pending++
+		}
+	}
+	return p
+}
+
+func reconcileProgress(ev Evidence) Progress {
+	var p Progress
+	for _, o := range ev.DB {
+		if strings.HasPrefix(o.GatewayID, wire.GatewayDownPrefix) {
+			p.Pending++
+		}
+	}
+	for _, r := range ev.Reconciles {
+		if r.Action != wire.ReconcileError {
+			p.Done++
+		}
+	}
+	return p
+}

@@ -1,0 +1,216 @@
+package harness
+
+import (
+	"testing"
+	"time"
+
+	"paydrill/sim/wire"
+)
+
+// order makes sent order n with a fixed customer and amount.
+func order(n int) SentOrder {
+	return SentOrder{Index: n, RequestID: string(rune('a' + n)), Reference: "ord-" + string(rune('a'+n)), Customer: "cus_1", AmountCents: 1000 * int64(n+1)}
+}
+
+func told(o SentOrder, code int, by string, sent time.Duration) Outcome {
+	return Outcome{RequestID: o.RequestID, Code: code, AnsweredBy: by, Sent: sent, Latency: 10 * time.Millisecond}
+}
+
+func charge(id string, o SentOrder) wire.Charge {
+	return wire.Charge{ID: id, Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents}
+}
+
+func held(o SentOrder, gatewayID, state string) wire.OrderRecord {
+	return wire.OrderRecord{RequestID: o.RequestID, Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents, GatewayID: gatewayID, State: state}
+}
+
+func TestCheckFindsEveryAnomaly(t *testing.T) {
+	a, b := order(0), order(1)
+	base := func() Evidence {
+		return Evidence{Orders: []SentOrder{a, b}, Speed: 1, RTOWindow: 10 * time.Second, LoadWall: time.Minute}
+	}
+	tests := []struct {
+		name string
+		ev   func(Evidence) Evidence
+		want Result // only the counted figures are compared
+	}{
+		{
+			// Both orders answered by production and charged once: nothing wrong.
+			name: "healthy",
+			ev: func(e Evidence) Evidence {
+				e.Outcomes = []Outcome{told(a, 201, "production", 0), told(b, 201, "production", time.Second)}
+				e.Ledger = []wire.Charge{charge("ch_1", a), charge("ch_2", b)}
+				e.DB = []wire.OrderRecord{held(a, "ch_1", "charged"), held(b, "ch_2", "charged")}
+				return e
+			},
+			want: Result{Charges: 2},
+		},
+		{
+			// Captured, then replayed without de-dup after production had charged it too.
+			name: "double charge",
+			ev: func(e Evidence) Evidence {
+				e.Outcomes = []Outcome{told(a, 201, "capture", 0), told(b, 201, "production", 0)}
+				e.Edge = []wire.EdgeRecord{{RequestID: a.RequestID, AnsweredBy: "capture"}}
+				e.Ledger = []wire.Charge{charge("ch_1", a), charge("ch_2", a), charge("ch_3", b)}
+				e.DB = []wire.OrderRecord{held(a, "ch_1", "charged"), held(b, "ch_3", "charged")}
+				e.Captured = []wire.CapturedRequest{{RequestID: a.RequestID}}
+				return e
+			},
+			want: Result{Charges: 3, DoubleCharges: 1, Failovers: 1},
+		},
+		{
+			// The gateway charged, its answer was lost, and the high-risk order was refused.
+			name: "phantom charge",
+			ev: func(e Evidence) Evidence {
+				e.Outcomes = []Outcome{told(a, 402, "production", 0), told(b, 201, "production", 0)}
+				e.Ledger = []wire.Charge{charge("ch_1", a), charge("ch_2", b)}
+				e.DB = []wire.OrderRecord{held(a, "", "failed"), held(b, "ch_2", "charged")}
+				return e
+			},
+			want: Result{Charges: 2, PhantomCharges: 1},
+		},
+		{
+			// Accepted by capture, and capture lost it.
+			name: "lost order",
+			ev: func(e Evidence) Evidence {
+				e.Outcomes = []Outcome{told(a, 201, "capture", 0), told(b, 201, "production", 0)}
+				e.Ledger = []wire.Charge{charge("ch_2", b)}
+				e.DB = []wire.OrderRecord{held(b, "ch_2", "charged")}
+				return e
+			},
+			want: Result{Charges: 1, LostOrders: 1, Failovers: 1},
+		},
+		{
+			// Accepted with a gateway-down id and never reconciled: money at risk.
+			name: "unreconciled",
+			ev: func(e Evidence) Evidence {
+				e.Outcomes = []Outcome{told(a, 201, "production", 0), told(b, 201, "production", 0)}
+				e.Ledger = []wire.Charge{charge("ch_2", b)}
+				e.DB = []wire.OrderRecord{held(a, "gateway-down-00", "deferred"), held(b, "ch_2", "charged")}
+				return e
+			},
+			want: Result{Charges: 1, Unreconciled: 1, ExposureCents: a.AmountCents},
+		},
+		{
+			// The similar-order finder gave b the charge of a: b is never charged.
+			name: "wrong match",
+			ev: func(e Evidence) Evidence {
+				e.Outcomes = []Outcome{told(a, 201, "production", 0), told(b, 201, "production", 0)}
+				e.Ledger = []wire.Charge{charge("ch_1", a)}
+				e.DB = []wire.OrderRecord{held(a, "ch_1", "charged"), held(b, "ch_1", "charged")}
+				return e
+			},
+			want: Result{Charges: 1, WrongMatches: 1, Unreconciled: 1, ExposureCents: b.AmountCents},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Check(tc.ev(base()))
+			type figures struct {
+				Charges, Double, Phantom, Lost, Unrec, Wrong, Failovers int
+				Exposure                                                int64
+			}
+			g := figures{got.Charges, got.DoubleCharges, got.PhantomCharges, got.LostOrders, got.Unreconciled, got.WrongMatches, got.Failovers, got.ExposureCents}
+			w := figures{tc.want.Charges, tc.want.DoubleCharges, tc.want.PhantomCharges, tc.want.LostOrders, tc.want.Unreconciled, tc.want.WrongMatches, tc.want.Failovers, tc.want.ExposureCents}
+			if g != w {
+				t.Fatalf("figures = %+v, want %+v", g, w)
+			}
+			n := 0
+			for _, an := range got.Anomalies {
+				if an.RequestID == "" || an.ClientTold == "" {
+					t.Errorf("anomaly without evidence: %+v", an)
+				}
+				n++
+			}
+			if want := w.Double + w.Phantom + w.Lost + w.Unrec + w.Wrong; n != want {
+				t.Errorf("%d anomalies listed, want %d", n, want)
+			}
+		})
+	}
+}
+
+func TestRTOIsTimeUntilProductionAnswersAgain(t *testing.T) {
+	var orders []SentOrder
+	var outs []Outcome
+	// One order a second for 120 s; production is down from 30 s to 60 s
+	// (capture answers), healthy again from 60 s.
+	for i := 0; i < 120; i++ {
+		o := SentOrder{RequestID: string(rune(0x100 + i)), Reference: string(rune(0x100 + i))}
+		by := "production"
+		if i >= 30 && i < 60 {
+			by = "capture"
+		}
+		orders = append(orders, o)
+		outs = append(outs, told(o, 201, by, time.Duration(i)*time.Second))
+	}
+	ev := Evidence{
+		Orders: orders, Outcomes: outs, Speed: 1, RTOWindow: 10 * time.Second, LoadWall: 120 * time.Second,
+		Faults: []FaultWindow{{Fault: FaultPlan{Index: 1, Link: "edge->router", Toxic: "down"}, Start: 30 * time.Second, End: 60 * time.Second}},
+	}
+	r := Check(ev)
+	if r.RTOS == nil || *r.RTOS != 30 {
+		t.Fatalf("rto_s = %v, want 30", r.RTOS)
+	}
+	if r.Failovers != 30 {
+		t.Errorf("failovers = %d, want 30", r.Failovers)
+	}
+
+	// An order accepted at 40 s and held nowhere was lost in the outage.
+	lost := ev
+	lost.Outcomes = append([]Outcome(nil), outs...)
+	r = Check(lost)
+	if r.LostOrders != 120 || r.RPOOrders != 30 {
+		t.Fatalf("lost %d, rpo_orders %d: want 120 lost (no store holds any), 30 of them in the outage", r.LostOrders, r.RPOOrders)
+	}
+
+	// Never recovering: no RTO, and the outage says so.
+	for i := 30; i < 120; i++ {
+		outs[i].AnsweredBy = "capture"
+	}
+	r = Check(ev)
+	if r.RTOS != nil || r.Outages[0].Recovered {
+		t.Fatalf("rto_s = %v, recovered %v; want null and false", r.RTOS, r.Outages[0].Recovered)
+	}
+}
+
+func TestStagesPacerRampsLinearly(t *testing.T) {
+	// 0 → 10/s over 10 s sends 50 hits; then 10/s for 10 s sends 100 more.
+	p := StagesPacer{{Duration: 10 * time.Second, From: 0, To: 10}, {Duration: 10 * time.Second, From: 10, To: 10}}
+	if h := p.hits(10 * time.Second); h != 50 {
+		t.Fatalf("hits by 10s = %v, want 50", h)
+	}
+	if h := p.hits(20 * time.Second); h != 150 {
+		t.Fatalf("hits by 20s = %v, want 150", h)
+	}
+	// The 50th hit is due at 10 s: H(10s) = 50.
+	wait, stop := p.Pace(0, 49)
+	if stop || wait < 9990*time.Millisecond || wait > 10*time.Second {
+		t.Fatalf("Pace(0, 49) = %v, %v; want ≈10s", wait, stop)
+	}
+	if _, stop := p.Pace(20*time.Second, 150); !stop {
+		t.Fatal("Pace after the last hit did not stop")
+	}
+	// Running late never drops a planned hit: the 150th is sent at once.
+	if wait, stop := p.Pace(25*time.Second, 149); stop || wait != 0 {
+		t.Fatalf("Pace(25s, 149) = %v, %v; want the last hit now", wait, stop)
+	}
+}
+
+func TestOrderSourceIsAFunctionOfSeedAndIndex(t *testing.T) {
+	src := OrderSource{Seed: 7, Customers: 100, Amount: constCents(3500)}
+	if src.Order(3) != src.Order(3) {
+		t.Fatal("the same seed and index gave different orders")
+	}
+	other := OrderSource{Seed: 8, Customers: 100, Amount: constCents(3500)}
+	if src.Order(3).RequestID == other.Order(3).RequestID {
+		t.Fatal("different seeds gave the same request id")
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		o := src.Order(i)
+		if seen[o.RequestID] || len(o.RequestID) != 32 {
+			t.Fatalf("order %d: request id %q repeated or not 32 hex", i, o.RequestID)
+		}
+		seen[o.RequestID] = true
+	}
+}

@@ -1,0 +1,179 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+)
+
+// Container faults, applied by the runtime rather than toxiproxy.
+var containerFaults = map[string]bool{"kill": true, "stop": true, "restart": true, "pause": true}
+
+// FaultWindow is when a fault was in force, in wall offsets from the load's
+// start as the harness actually applied it (not as scheduled).
+type FaultWindow struct {
+	Fault    FaultPlan
+	Start    time.Duration
+	End      time.Duration // the load's end when the fault had no "for"
+	Lateness time.Duration // how late the harness applied it
+	Err      string
+}
+
+// scheduler applies and lifts faults at their wall offsets.
+type scheduler struct {
+	sys    *System
+	faults []FaultPlan
+
+	mu      sync.Mutex
+	windows []FaultWindow
+	primed  map[int]bool // faults applied before the load began
+}
+
+// prime applies, before the load begins, every fault scheduled at 0, so
+// the first orders already meet it.
+func (s *scheduler) prime(ctx context.Context) {
+	s.windows = make([]FaultWindow, len(s.faults))
+	s.primed = map[int]bool{}
+	for i, f := range s.faults {
+		s.windows[i].Fault = f
+		if f.At == 0 {
+			if err := s.apply(ctx, f); err != nil {
+				s.windows[i].Err = err.Error()
+			}
+			s.primed[i] = true
+		}
+	}
+}
+
+// faultEvent is one step of the schedule: apply or lift fault i.
+type faultEvent struct {
+	at    time.Duration
+	i     int
+	apply bool
+}
+
+// events orders every apply and lift in time; lifts first on ties, so a
+// fault that ends when the next begins never overlaps it. Faults lasting
+// until the load's end have no lift event.
+func (s *scheduler) events(total time.Duration) []faultEvent {
+	var ev []faultEvent
+	for i, f := range s.faults {
+		ev = append(ev, faultEvent{at: f.At, i: i, apply: true})
+		// A fault lasting to the end stays until the load has finished
+		// (its last order may be due at the very end); the heal after the
+		// load lifts it.
+		if f.For > 0 && f.At+f.For < total {
+			ev = append(ev, faultEvent{at: f.At + f.For, i: i, apply: false})
+		}
+	}
+	sort.SliceStable(ev, func(a, b int) bool {
+		if ev[a].at != ev[b].at {
+			return ev[a].at < ev[b].at
+		}
+		return !ev[a].apply && ev[b].apply
+	})
+	return ev
+}
+
+// run applies the schedule relative to began until ctx ends or the schedule
+// is done; total is the load's wall duration. prime must have run first.
+func (s *scheduler) run(ctx context.Context, began time.Time, total time.Duration) {
+	for _, e := range s.events(total) {
+		if e.apply && s.primed[e.i] {
+			continue
+		}
+		t := time.NewTimer(time.Until(began.Add(e.at)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		now := time.Since(began)
+		f := s.faults[e.i]
+		var err error
+		if e.apply {
+			err = s.apply(ctx, f)
+		} else {
+			err = s.lift(ctx, f)
+		}
+		s.mu.Lock()
+		w := &s.windows[e.i]
+		if e.apply {
+			w.Start = now
+			w.Lateness = now - e.at
+		} else {
+			w.End = now
+		}
+		if err != nil && w.Err == "" {
+			w.Err = err.Error()
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Windows returns what happened to every fault so far.
+func (s *scheduler) Windows() []FaultWindow {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]FaultWindow(nil), s.windows...)
+}
+
+func toxicName(f FaultPlan) string { return fmt.Sprintf("fault%d", f.Index) }
+
+func (s *scheduler) apply(ctx context.Context, f FaultPlan) error {
+	if containerFaults[f.Toxic] {
+		if s.sys.Container == nil {
+			return fmt.Errorf("fault %d: %s needs the docker runtime", f.Index, f.Toxic)
+		}
+		return s.sys.Container(ctx, f.Link, f.Toxic)
+	}
+	proxies, err := s.sys.Links.Proxies(f.Link)
+	if err != nil {
+		return err
+	}
+	for _, p := range proxies {
+		if f.Toxic == "down" {
+			err = p.Disable()
+		} else {
+			attrs := toxiclient.Attributes{}
+			for k, v := range f.Attributes {
+				attrs[k] = v
+			}
+			// toxicity 1.0: every connection (0 would mean never).
+			_, err = p.AddToxic(toxicName(f), f.Toxic, f.Stream, 1.0, attrs)
+		}
+		if err != nil {
+			return fmt.Errorf("fault %d on %s: %w", f.Index, f.Link, err)
+		}
+	}
+	return nil
+}
+
+func (s *scheduler) lift(ctx context.Context, f FaultPlan) error {
+	if containerFaults[f.Toxic] {
+		if f.Toxic == "stop" || f.Toxic == "pause" || f.Toxic == "kill" {
+			return s.sys.Container(ctx, f.Link, "un"+f.Toxic)
+		}
+		return nil
+	}
+	proxies, err := s.sys.Links.Proxies(f.Link)
+	if err != nil {
+		return err
+	}
+	for _, p := range proxies {
+		if f.Toxic == "down" {
+			err = p.Enable()
+		} else {
+			err = p.RemoveToxic(toxicName(f))
+		}
+		if err != nil {
+			return fmt.Errorf("lifting fault %d on %s: %w", f.Index, f.Link, err)
+		}
+	}
+	return nil
+}

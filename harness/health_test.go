@@ -1,0 +1,89 @@
+package harness
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"paydrill/sim/wire"
+)
+
+func TestKeptUpComparesWithThePlannedPace(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		load     LoadPlan
+		n        int
+		span     time.Duration
+		saturate bool
+	}{
+		// 10/s for 10 s: 100 orders planned 9.9 s apart end to end.
+		{"constant on time", LoadPlan{Stages: []Stage{{10 * time.Second, 10, 10}}}, 100, 9900 * time.Millisecond, false},
+		{"constant 20% slow", LoadPlan{Stages: []Stage{{10 * time.Second, 10, 10}}}, 100, 12375 * time.Millisecond, true},
+		// Poisson: whatever the count, on time is on time...
+		{"poisson on time", LoadPlan{Stages: []Stage{{10 * time.Second, 10, 10}}, Arrivals: ArrivalsPoisson, Seed: 3}, 0, 0, false},
+		// ...and slow is slow.
+		{"poisson 20% slow", LoadPlan{Stages: []Stage{{10 * time.Second, 10, 10}}, Arrivals: ArrivalsPoisson, Seed: 3}, 0, -1, true},
+	} {
+		n, span := tc.n, tc.span
+		if tc.load.Arrivals == ArrivalsPoisson {
+			pacer := tc.load.pacer()
+			for {
+				if _, stop := pacer.Pace(0, uint64(n)); stop {
+					break
+				}
+				n++
+			}
+			first, _ := pacer.Pace(0, 0)
+			last, _ := pacer.Pace(0, uint64(n-1))
+			span = last - first
+			if tc.span < 0 {
+				span = span * 5 / 4
+			}
+		}
+		kept := keptUp(tc.load, n, span)
+		if (kept < minKeptUp) != tc.saturate {
+			t.Errorf("%s: %d orders over %s kept %.3f of the pace; want saturated %v", tc.name, n, span, kept, tc.saturate)
+		}
+	}
+}
+
+func TestQueueDistortionSaturates(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := time.Millisecond
+	// Orders on one single-worker dyno, arriving at the given offsets,
+	// each served 10 ms (the model) but holding the worker busy long
+	// (what the machine did); queued as the dyno records it.
+	dyno := func(busy time.Duration, offsets ...time.Duration) []wire.DynoRecord {
+		var recs []wire.DynoRecord
+		free := t0
+		for _, off := range offsets {
+			at := t0.Add(off)
+			start := at
+			if free.After(start) {
+				start = free
+			}
+			recs = append(recs, wire.DynoRecord{Dyno: "dyno-1", Arrived: at, Queued: start.Sub(at),
+				Service: 10 * ms, Busy: busy, Outcome: wire.StateCharged})
+			free = start.Add(busy)
+		}
+		return append(recs, wire.DynoRecord{Dyno: "dyno-1", Outcome: "refused"})
+	}
+	for _, tc := range []struct {
+		name     string
+		recs     []wire.DynoRecord
+		saturate bool
+	}{
+		// Busy as modelled: waits 0, 9 and 18 ms, nothing added.
+		{"exact", dyno(10*ms, 0, ms, 2*ms), false},
+		// 2 ms over each time: waits 0, 11, 22 instead of 0, 9, 18 (+22%).
+		{"overrun", dyno(12*ms, 0, ms, 2*ms), true},
+		// A 0.1 ms wait tripled is still nothing beside 10 ms services.
+		{"tiny queue", dyno(10200*time.Microsecond, 0, 9900*time.Microsecond, 30*ms), false},
+	} {
+		var h HarnessHealth
+		queueDistortion(&h, tc.recs, 1, 10)
+		if h.Saturated != tc.saturate || (tc.saturate && (len(h.Notes) != 1 || !strings.Contains(h.Notes[0], "22%"))) {
+			t.Errorf("%s: distortion %.3f, saturated %v, notes %q; want saturated %v", tc.name, h.QueueDistortion, h.Saturated, h.Notes, tc.saturate)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package harness
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"paydrill/sim/wire"
+)
+
+// Outcome is what the client saw of one order.
+type Outcome struct {
+	RequestID  string        `json:"request_id"`
+	Seq        uint64        `json:"seq"`
+	Code       int           `json:"code"`
+	Error      string        `json:"error,omitempty"`
+	Sent       time.Duration `json:"sent_ns"` // wall offset from the load's start
+	Latency    time.Duration `json:"latency_ns"`
+	AnsweredBy string        `json:"answered_by"`
+}
+
+// Succeeded is a 2xx answer.
+func (o Outcome) Succeeded() bool { return o.Code >= 200 && o.Code < 300 }
+
+// Rejected is a 4xx answer: the customer was told the card failed.
+func (o Outcome) Rejected() bool { return o.Code >= 400 && o.Code < 500 }
+
+// loadRun drives one phase of order traffic with vegeta.
+type loadRun struct {
+	plan    LoadPlan
+	target  string
+	orders  OrderSource
+	results *os.File // vegeta's JSON results, one a line
+	sentLog *os.File // every order sent, one a line
+
+	next    atomic.Int64
+	mu      sync.Mutex
+	sent    []SentOrder
+	sentW   *bufio.Writer
+	sentEnc *json.Encoder
+	sentErr error
+	bySeq   map[uint64]string // vegeta seq → request id
+	outs    []Outcome         // under mu while the load runs (the abort watch reads it)
+	halt    chan struct{}     // closed to end the attack early (abort_if); nil: never
+	seen    atomic.Int64
+	ok      atomic.Int64
+	failed  atomic.Int64 // failovers so far
+}
+
+// targeter hands vegeta order after order, each unique.
+func (l *loadRun) targeter() vegeta.Targeter {
+	return func(t *vegeta.Target) error {
+		i := int(l.next.Add(1) - 1)
+		o := l.orders.Order(i)
+		body, err := json.Marshal(wire.Order{Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents, CardToken: o.CardToken})
+		if err != nil {
+			return err
+		}
+		t.Method = http.MethodPost
+		t.URL = l.target
+		t.Body = body
+		t.Header = http.Header{"Content-Type": {"application/json"}, wire.HeaderRequestID: {o.RequestID}}
+		l.mu.Lock()
+		l.sent = append(l.sent, o)
+		if err := l.sentEnc.Encode(o); err != nil && l.sentErr == nil {
+			l.sentErr = err
+		}
+		l.mu.Unlock()
+		return nil
+	}
+}
+
+// seqTransport notes which request id each vegeta sequence number carried,
+// so even a request that got no answer is tied to its order.
+type seqTransport struct {
+	base http.RoundTripper
+	l    *loadRun
+}
+
+func (s seqTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if seq, err := strconv.ParseUint(r.Header.Get("X-Vegeta-Seq"), 10, 64); err == nil {
+		s.l.mu.Lock()
+		s.l.bySeq[seq] = r.Header.Get(wire.HeaderRequestID)
+		s.l.mu.Unlock()
+	}
+	return s.base.RoundTrip(r)
+}
+
+// attack runs the load to its end and returns what the client saw of every
+// order, and the wall time from the first to the last hit sent.
+func (l *loadRun) attack(began time.Time) (time.Duration, error) {
+	l.bySeq = map[uint64]string{}
+	transport := &http.Transport{
+		MaxIdleConnsPerHost: 10000,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Timeout: l.plan.Timeout, Transport: seqTransport{base: transport, l: l}}
+	peak := l.plan.AskedRate()
+	for _, s := range l.plan.Stages {
+		peak = max(peak, s.From, s.To)
+	}
+	// Enough workers for every order to wait its full timeout at peak rate,
+	// and a hard bound so a broken system cannot exhaust the machine.
+	maxWorkers := uint64(min(max(peak*l.plan.Timeout.Seconds()+10, 10), 20000))
+	atk := vegeta.NewAttacker(
+		vegeta.Client(client),
+		vegeta.MaxWorkers(maxWorkers),
+		vegeta.Workers(min(maxWorkers, 16)),
+		vegeta.MaxBody(4096),
+	)
+	defer atk.Stop()
+	defer stopOnHalt(l.halt, atk)()
+
+	w := bufio.NewWriter(l.results)
+	enc := vegeta.NewJSONEncoder(w)
+	l.sentW = bufio.NewWriter(l.sentLog)
+	l.sentEnc = json.NewEncoder(l.sentW)
+	var first, last time.Time
+	// No duration: the pacer alone ends the attack, after exactly the
+	// planned number of orders.
+	for res := range atk.Attack(l.targeter(), l.plan.pacer(), 0, "orders") {
+		if err := enc(res); err != nil {
+			return 0, err
+		}
+		if first.IsZero() || res.Timestamp.Before(first) {
+			first = res.Timestamp
+		}
+		if res.Timestamp.After(last) {
+			last = res.Timestamp
+		}
+		l.mu.Lock()
+		id := l.bySeq[res.Seq]
+		l.mu.Unlock()
+		if id == "" {
+			id = res.Headers.Get(wire.HeaderRequestID)
+		}
+		o := Outcome{
+			RequestID:  id,
+			Seq:        res.Seq,
+			Code:       int(res.Code),
+			Error:      res.Error,
+			Sent:       res.Timestamp.Sub(began),
+			Latency:    res.Latency,
+			AnsweredBy: res.Headers.Get(wire.HeaderAnsweredBy),
+		}
+		l.mu.Lock()
+		l.outs = append(l.outs, o)
+		l.mu.Unlock()
+		l.seen.Add(1)
+		if o.Succeeded() {
+			l.ok.Add(1)
+		}
+		if o.AnsweredBy == wire.AnsweredByCapture {
+			l.failed.Add(1)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sentErr != nil {
+		return 0, l.sentErr
+	}
+	if err := l.sentW.Flush(); err != nil {
+		return 0, err
+	}
+	return last.Sub(first), nil
+}
+
+// pacer paces the load as its arrival process says.
+func (l LoadPlan) pacer() vegeta.Pacer {
+	if l.Arrivals == ArrivalsPoisson {
+		return NewPoissonPacer(l.Stages, l.Seed^0x9e3779b97f4a7c)
+	}
+	return StagesPacer(l.Stages)
+}

@@ -1,0 +1,65 @@
+package harness
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+
+	"paydrill/sim/dist"
+)
+
+// SentOrder is one order the load sent, as generated from the seed.
+type SentOrder struct {
+	Index       int    `json:"index"`
+	RequestID   string `json:"request_id"`
+	Reference   string `json:"reference"`
+	Customer    string `json:"customer"`
+	CardToken   string `json:"card_token"`
+	AmountCents int64  `json:"amount_cents"`
+}
+
+// OrderSource makes the i-th order of a run: a pure function of the seed
+// and i, so the same seed gives the same orders whatever the timing.
+// Customers are drawn from a population, so the same customer buys the
+// same amount again now and then, as in life.
+type OrderSource struct {
+	Seed      int64
+	Customers int
+	Amount    dist.Dist // cents
+}
+
+// Order returns order i (0-based).
+func (o OrderSource) Order(i int) SentOrder {
+	src := &splitmix{state: uint64(o.Seed)*0x9E3779B97F4A7C15 ^ uint64(i)*0xBF58476D1CE4E5B9}
+	r := rand.New(src)
+	id := fmt.Sprintf("%016x%016x", src.Uint64(), src.Uint64())
+	c := r.Intn(max(o.Customers, 1))
+	cents := int64(math.Round(o.Amount.Sample(r)))
+	if cents < 1 {
+		cents = 1
+	}
+	return SentOrder{
+		Index:       i,
+		RequestID:   id,
+		Reference:   fmt.Sprintf("ord-%07d", i+1),
+		Customer:    fmt.Sprintf("cus_%05d", c),
+		CardToken:   fmt.Sprintf("tok_%05d", c),
+		AmountCents: cents,
+	}
+}
+
+// splitmix is SplitMix64: a tiny, fast rand.Source64, cheap enough to make
+// one per order.
+type splitmix struct{ state uint64 }
+
+var _ rand.Source64 = (*splitmix)(nil)
+
+func (s *splitmix) Uint64() uint64 {
+	s.state += 0x9E3779B97F4A7C15
+	z := s.state
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+func (s *splitmix) Int63() int64    { return int64(s.Uint64() >> 1) }
+func (s *splitmix) Seed(seed int64) { s.state = uint64(seed) }

@@ -1,0 +1,137 @@
+package harness
+
+// Result is a finished run: what DESIGN.md's JSON result promises, key for
+// key, plus the evidence behind each anomaly. It is what reports render.
+type Result struct {
+	Scenario       string        `json:"scenario"`
+	Runtime        string        `json:"runtime"`
+	Seed           int64         `json:"seed"`
+	Speed          float64       `json:"speed"`
+	ModelDurationS float64       `json:"model_duration_s"`
+	Harness        HarnessHealth `json:"harness"`
+	Orders         OrderCounts   `json:"orders"`
+	SuccessRate    float64       `json:"success_rate"`
+	Failovers      int           `json:"failovers"`
+	FailoverRate   float64       `json:"failover_rate"`
+	Charges        int           `json:"charges"`
+	DoubleCharges  int           `json:"double_charges"`
+	PhantomCharges int           `json:"phantom_charges"`
+	LostOrders     int           `json:"lost_orders"`
+	Unreconciled   int           `json:"unreconciled"`
+	ExposureCents  int64         `json:"exposure_cents"`
+	WrongMatches   int           `json:"wrong_matches"`
+	RTOS           *float64      `json:"rto_s"`
+	RPOOrders      int           `json:"rpo_orders"`
+	RPOCents       int64         `json:"rpo_cents"`
+	LatencyMS      Percentiles   `json:"latency_ms"`
+	QueueMS        QueueTimes    `json:"queue_ms"`
+	Expectations   []Verdict     `json:"expectations"`
+	Verdict        string        `json:"verdict"`
+
+	// Beyond the contract: what a person needs to explain the figures.
+	Outages   []Outage  `json:"outages"`
+	Replays   Progress  `json:"replays"`
+	Reconcile Progress  `json:"reconcile"`
+	Anomalies []Anomaly `json:"anomalies"`
+	OutDir    string    `json:"out_dir,omitempty"`
+}
+
+// HarnessHealth says whether the harness kept up with the model. When it
+// did not, the figures are not to be trusted.
+type HarnessHealth struct {
+	Saturated    bool    `json:"saturated"`
+	AchievedRate float64 `json:"achieved_rate"` // orders per model second
+	AskedRate    float64 `json:"asked_rate"`
+	TimerLagMS   float64 `json:"timer_lag_ms"` // worst fault timer lateness, model ms
+	// QueueDistortion is the share of the mean queue time the machine
+	// added: the dynos' real work running past the compressed service
+	// times (see the notes when it saturates).
+	QueueDistortion float64  `json:"queue_distortion"`
+	Settled         bool     `json:"settled"` // replays and reconciliation finished
+	WallS           float64  `json:"wall_s"`
+	Notes           []string `json:"notes"`
+	// Aborted says a stop condition (the scenario's abort_if) ended the
+	// load early; AbortReason says which, with its value and when.
+	Aborted     bool   `json:"aborted"`
+	AbortReason string `json:"abort_reason,omitempty"`
+}
+
+// OrderCounts is what the client was told, order by order.
+type OrderCounts struct {
+	Sent      int `json:"sent"`
+	Succeeded int `json:"succeeded"` // 2xx
+	Rejected  int `json:"rejected"`  // 4xx: card failed
+	Errored   int `json:"errored"`   // 5xx or no answer
+}
+
+// Percentiles of client latency in model milliseconds.
+type Percentiles struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// QueueTimes is the time orders waited in a dyno's backlog, model ms.
+type QueueTimes struct {
+	Mean float64 `json:"mean"`
+	P99  float64 `json:"p99"`
+}
+
+// Verdict is one expectation and what the run gave.
+type Verdict struct {
+	Expr  string   `json:"expr"`
+	Value *float64 `json:"value"`
+	OK    bool     `json:"ok"`
+	// Window is, for a windowed expectation, the stretch of the run it
+	// was judged over; Note says why a value is missing.
+	Window *Span  `json:"window,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
+
+// Outage is one fault window and the recovery measured after it.
+type Outage struct {
+	Fault     int      `json:"fault"`
+	Name      string   `json:"name"`
+	Link      string   `json:"link"`
+	Toxic     string   `json:"toxic"`
+	StartS    float64  `json:"start_s"`
+	EndS      float64  `json:"end_s"`
+	RTOS      *float64 `json:"rto_s"` // null: production never recovered
+	Recovered bool     `json:"recovered"`
+	Error     string   `json:"error,omitempty"`
+}
+
+// Progress is how far the replayer or reconciler got by the end.
+type Progress struct {
+	Done    int `json:"done"`
+	Pending int `json:"pending"`
+}
+
+// Anomaly kinds.
+const (
+	KindDoubleCharge  = "double_charge"
+	KindPhantomCharge = "phantom_charge"
+	KindLostOrder     = "lost_order"
+	KindUnreconciled  = "unreconciled"
+	KindWrongMatch    = "wrong_match"
+)
+
+// Anomaly is one order that went wrong, with the evidence.
+type Anomaly struct {
+	Kind        string        `json:"kind"`
+	RequestID   string        `json:"request_id"`
+	Reference   string        `json:"reference"`
+	Customer    string        `json:"customer"`
+	AmountCents int64         `json:"amount_cents"`
+	ClientTold  string        `json:"client_told"`
+	Charges     []ChargeBrief `json:"charges,omitempty"`
+	Detail      string        `json:"detail"`
+}
+
+// ChargeBrief is a ledger entry as evidence.
+type ChargeBrief struct {
+	ID        string  `json:"id"`
+	Reference string  `json:"reference"`
+	AtS       float64 `json:"at_s"` // model seconds from the load's start
+}

@@ -1,0 +1,323 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"paydrill/scenarios"
+	"paydrill/sim/service"
+	"paydrill/sim/wire"
+)
+
+// Options are how one run is carried out, beside its plan.
+type Options struct {
+	Runtime  Runtime
+	Dir      string    // the run's directory: results, stores, exports
+	Progress io.Writer // nil: silent
+	// AbortIf are stop conditions, checked on the evidence so far about
+	// every second while the load runs: when one holds the load ends
+	// early, and the result says so (harness.aborted).
+	AbortIf []scenarios.Expectation
+	// Evidence, when not nil, receives what the checker was given, so
+	// that windowed expectations can check part of the run again.
+	Evidence *Evidence
+}
+
+// Run boots the system, schedules the faults, drives the load, lets the
+// system settle, and checks every order. The result has no expectations
+// evaluated yet: that is the caller's, who knows the scenario.
+func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
+	wallStart := time.Now()
+	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return nil, CannotRun(err)
+	}
+	sys, err := opt.Runtime.Start(ctx, p, opt.Dir)
+	if err != nil {
+		return nil, CannotRun(fmt.Errorf("boot: %w", err))
+	}
+	defer sys.Close()
+	if sys.Container == nil {
+		for _, f := range p.Faults {
+			if containerFaults[f.Toxic] {
+				return nil, BadInput(fmt.Errorf("fault %d (%s %s) is a container fault: it needs --runtime docker", f.Index, f.Toxic, f.Link))
+			}
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	if err := waitHealthy(ctx, client, sys); err != nil {
+		return nil, CannotRun(err)
+	}
+
+	results, err := os.Create(filepath.Join(opt.Dir, "results.ndjson"))
+	if err != nil {
+		return nil, CannotRun(err)
+	}
+	defer results.Close()
+	sentLog, err := os.Create(filepath.Join(opt.Dir, "orders.ndjson"))
+	if err != nil {
+		return nil, CannotRun(err)
+	}
+	defer sentLog.Close()
+	load := &loadRun{
+		plan:    p.Load,
+		target:  sys.Edge + wire.PathOrders,
+		orders:  OrderSource{Seed: p.Load.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount},
+		results: results,
+		sentLog: sentLog,
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	sched := &scheduler{sys: sys, faults: p.Faults}
+	sched.prime(runCtx)
+	began := time.Now()
+	var bg sync.WaitGroup
+	schedCtx, stopSched := context.WithCancel(runCtx)
+	defer stopSched()
+	schedDone := make(chan struct{})
+	bg.Add(1)
+	go func() { defer bg.Done(); defer close(schedDone); sched.run(schedCtx, began, p.Load.Total()) }()
+	lag := &lagMeter{}
+	bg.Add(1)
+	go func() { defer bg.Done(); lag.run(runCtx) }()
+	if p.ReplayAt > 0 {
+		bg.Add(1)
+		go func() { defer bg.Done(); replayAt(runCtx, client, sys, began.Add(p.ReplayAt)) }()
+	}
+	if opt.Progress != nil {
+		bg.Add(1)
+		go func() { defer bg.Done(); progress(runCtx, opt.Progress, p, load, began) }()
+	}
+
+	watch := startAbortWatch(runCtx, opt.AbortIf, client, sys, load, sched, p, began)
+
+	span, err := load.attack(began)
+	loadWall := time.Since(began)
+	abortedBy := watch.stop()
+	if abortedBy != "" {
+		stopSched() // the faults still to come never will
+		<-schedDone
+	}
+	if err != nil {
+		stop()
+		bg.Wait()
+		return nil, CannotRun(fmt.Errorf("load: %w", err))
+	}
+	if ctx.Err() != nil {
+		stop()
+		bg.Wait()
+		return nil, CannotRun(fmt.Errorf("interrupted: %w", ctx.Err()))
+	}
+	// Faults without an end last as long as the load; lift them all.
+	if err := sys.Links.Heal(); err != nil {
+		stop()
+		bg.Wait()
+		return nil, CannotRun(fmt.Errorf("healing links: %w", err))
+	}
+	settled, pending := settle(ctx, client, sys, p, opt.Progress)
+	stop()
+	bg.Wait()
+
+	ev, err := collect(ctx, client, sys, opt.Dir)
+	if err != nil {
+		return nil, CannotRun(fmt.Errorf("collecting stores: %w", err))
+	}
+	ev.Orders, ev.Outcomes = load.sent, load.outs
+	ev.Faults = sched.Windows()
+	if abortedBy != "" {
+		ev.Faults = appliedFaults(ev.Faults, loadWall)
+	}
+	for i := range ev.Faults {
+		if ev.Faults[i].End == 0 {
+			ev.Faults[i].End = loadWall
+		}
+	}
+	ev.Began, ev.LoadWall, ev.Speed, ev.RTOWindow = began, loadWall, p.Speed, p.RTOWindow
+	r := Check(ev)
+
+	r.Scenario, r.Runtime, r.Seed, r.Speed = p.Name, opt.Runtime.Name(), p.Seed, p.Speed
+	r.ModelDurationS = p.Load.Total().Seconds() * p.Speed
+	r.OutDir = opt.Dir
+	r.Harness = health(p, load, span, lag, ev.Faults)
+	queueDistortion(&r.Harness, ev.Dynos, p.Dyno.Workers, p.Speed)
+	r.Harness.Settled = settled
+	if !settled {
+		r.Harness.Notes = append(r.Harness.Notes, "did not settle within the settle timeout: "+pending)
+	}
+	if abortedBy != "" {
+		markAborted(&r, abortedBy, loadWall, p.Speed)
+	}
+	r.Harness.WallS = time.Since(wallStart).Seconds()
+	if opt.Evidence != nil {
+		*opt.Evidence = ev
+	}
+	return &r, nil
+}
+
+// waitHealthy polls every component's /healthz until all answer 200.
+func waitHealthy(ctx context.Context, client *http.Client, sys *System) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for role, u := range sys.Components {
+		for {
+			resp, err := client.Get(u + wire.PathHealthz)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("%s did not become healthy at %s: %v", role, u, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func replayAt(ctx context.Context, client *http.Client, sys *System, at time.Time) {
+	t := time.NewTimer(time.Until(at))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	triggerReplay(client, sys)
+}
+
+func triggerReplay(client *http.Client, sys *System) {
+	resp, err := client.Post(sys.Components["replayer"]+wire.PathReplay, "application/json", nil)
+	if err == nil {
+		resp.Body.Close()
+	}
+}
+
+// settle waits until replays and reconciliation are done and have stayed
+// done for the quiet period, or the settle timeout passes. It says what was
+// still pending when it gave up. A replay scheduled after the load's end is
+// still triggered meanwhile (its timer runs until settle returns).
+func settle(ctx context.Context, client *http.Client, sys *System, p *Plan, w io.Writer) (bool, string) {
+	deadline := time.Now().Add(p.SettleTimeout)
+	var quietSince time.Time
+	for {
+		pending := pendingWork(ctx, client, sys, p)
+		now := time.Now()
+		if pending == "" {
+			if quietSince.IsZero() {
+				quietSince = now
+			}
+			if now.Sub(quietSince) >= p.SettleQuiet {
+				return true, ""
+			}
+		} else {
+			quietSince = time.Time{}
+		}
+		if now.After(deadline) || ctx.Err() != nil {
+			return false, pending
+		}
+		if w != nil && pending != "" {
+			fmt.Fprintf(w, "\rsettling: %s%s", pending, strings.Repeat(" ", 10))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// pendingWork says what is left to replay or reconcile, "" when nothing.
+func pendingWork(ctx context.Context, client *http.Client, sys *System, p *Plan) string {
+	var parts []string
+	if p.Replayer.Mode != "manual" {
+		captured, err1 := service.Fetch[wire.CapturedRequest](ctx, client, sys.Components["capture"]+wire.PathExport)
+		replays, err2 := service.Fetch[wire.ReplayRecord](ctx, client, sys.Components["replayer"]+wire.PathExport)
+		if err := errors.Join(err1, err2); err != nil {
+			return "replay status unknown: " + err.Error()
+		}
+		if n := replayProgress(Evidence{Captured: captured, Replays: replays}).Pending; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d orders to replay", n))
+		}
+	}
+	orders, err := service.Fetch[wire.OrderRecord](ctx, client, sys.Components["db"]+wire.PathExport)
+	if err != nil {
+		return "reconcile status unknown: " + err.Error()
+	}
+	if n := reconcileProgress(Evidence{DB: orders}).Pending; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d orders to reconcile", n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// collect reads every store through its export and keeps a copy of each in
+// the run's directory.
+func collect(ctx context.Context, client *http.Client, sys *System, dir string) (Evidence, error) {
+	var ev Evidence
+	exports := filepath.Join(dir, "exports")
+	if err := os.MkdirAll(exports, 0o755); err != nil {
+		return ev, err
+	}
+	var errs []error
+	get := func(role string, into func(io.Reader) error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, sys.Components[role]+wire.PathExport, nil)
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", role, err))
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(filepath.Join(exports, strings.NewReplacer("[", "-", "]", "").Replace(role)+".ndjson"))
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		defer f.Close()
+		if err := into(io.TeeReader(resp.Body, f)); err != nil {
+			errs = append(errs, fmt.Errorf("%s export: %w", role, err))
+		}
+	}
+	read := func(dst any) func(io.Reader) error {
+		return func(r io.Reader) (err error) {
+			switch d := dst.(type) {
+			case *[]wire.Charge:
+				*d, err = service.ReadNDJSON[wire.Charge](r)
+			case *[]wire.OrderRecord:
+				*d, err = service.ReadNDJSON[wire.OrderRecord](r)
+			case *[]wire.CapturedRequest:
+				*d, err = service.ReadNDJSON[wire.CapturedRequest](r)
+			case *[]wire.EdgeRecord:
+				*d, err = service.ReadNDJSON[wire.EdgeRecord](r)
+			case *[]wire.ReplayRecord:
+				*d, err = service.ReadNDJSON[wire.ReplayRecord](r)
+			case *[]wire.ReconcileRecord:
+				*d, err = service.ReadNDJSON[wire.ReconcileRecord](r)
+			case *[]wire.DynoRecord:
+				var recs []wire.DynoRecord
+				recs, err = service.ReadNDJSON[wire.DynoRecord](r)
+				*d = append(*d, recs...)
+			}
+			return err
+		}
+	}
+	get("gateway", read(&ev.Ledger))
+	get("db", read(&ev.DB))
+	get("capture", read(&ev.Captured))
+	get("edge", read(&ev.Edge))
+	get("replayer", read(&ev.Replays))
+	get("reconciler", read(&ev.Reconciles))
+	for i := 1; i <= sys.Dynos; i++ {
+		get(dynoRole(i), read(&ev.Dynos))
+	}
+	sort.Slice(ev.Ledger, func(i, j int) bool { return ev.Ledger[i].CreatedAt.Before(ev.Ledger[j].CreatedAt) })
+	return ev, errors.Join(errs...)
+}

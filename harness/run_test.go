@@ -1,0 +1,91 @@
+package harness
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"paydrill/sim/capture"
+	"paydrill/sim/db"
+	"paydrill/sim/dist"
+	"paydrill/sim/dyno"
+	"paydrill/sim/edge"
+	"paydrill/sim/gateway"
+	"paydrill/sim/reconciler"
+	"paydrill/sim/replayer"
+	"paydrill/sim/router"
+	"paydrill/sim/wire"
+)
+
+// smallPlan is a healthy system in wall time: 3 dynos, fast service and
+// gateway, 100 orders a second for the given time.
+func smallPlan(d time.Duration) *Plan {
+	p := &Plan{
+		Name: "small", RunID: "test", Seed: 3, Speed: 1, Duration: d, Dynos: 3,
+		Edge: edge.DefaultConfig(), Router: router.DefaultConfig(), Dyno: dyno.DefaultConfig(),
+		Gateway: gateway.DefaultConfig(), DB: db.DefaultConfig(), Capture: capture.DefaultConfig(),
+		Replayer: replayer.DefaultConfig(), Reconciler: reconciler.DefaultConfig(),
+		Load: LoadPlan{
+			Stages:    []Stage{{Duration: d, From: 100, To: 100}},
+			Timeout:   5 * time.Second,
+			Customers: 50,
+			Amount:    dist.Const{Value: 2500},
+			Seed:      3,
+		},
+		SettleTimeout: 5 * time.Second, SettleQuiet: 100 * time.Millisecond, RTOWindow: time.Second,
+	}
+	p.Dyno.ServiceTime = dist.Spec{Kind: "const", Value: 0.002}
+	p.Gateway.Latency = dist.Spec{Kind: "const", Value: 0.001}
+	p.Edge.FailoverTimeout = wire.Duration(time.Second)
+	p.Reconciler.Interval = wire.Duration(200 * time.Millisecond)
+	p.Replayer.Interval = wire.Duration(100 * time.Millisecond)
+	return p
+}
+
+func TestHealthyRunChargesEveryOrderOnce(t *testing.T) {
+	p := smallPlan(2 * time.Second)
+	r, err := Run(context.Background(), p, Options{Runtime: Embedded{}, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Orders.Sent < 150 {
+		t.Fatalf("sent %d orders, want about 200", r.Orders.Sent)
+	}
+	if r.Orders.Succeeded != r.Orders.Sent || r.Charges != r.Orders.Sent {
+		t.Fatalf("sent %d, succeeded %d, charges %d: want all equal", r.Orders.Sent, r.Orders.Succeeded, r.Charges)
+	}
+	if r.Failovers != 0 || r.DoubleCharges+r.PhantomCharges+r.LostOrders+r.Unreconciled+r.WrongMatches != 0 {
+		t.Fatalf("anomalies in a healthy run: %+v", r.Anomalies)
+	}
+	if r.RTOS != nil {
+		t.Fatalf("rto_s = %v with no fault, want null", *r.RTOS)
+	}
+	if !r.Harness.Settled {
+		t.Fatalf("did not settle: %v", r.Harness.Notes)
+	}
+}
+
+func TestProductionDownFailsOverAndReplays(t *testing.T) {
+	p := smallPlan(3 * time.Second)
+	p.Faults = []FaultPlan{{Index: 1, Link: "edge->router", Toxic: "down", At: time.Second, For: time.Second}}
+	r, err := Run(context.Background(), p, Options{Runtime: Embedded{}, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sent %d, failovers %d, charges %d, replays %+v, rto %v, wall %.1fs", r.Orders.Sent, r.Failovers, r.Charges, r.Replays, r.RTOS, r.Harness.WallS)
+	if r.Failovers < 50 {
+		t.Fatalf("failovers = %d while production was down for a third of the run, want ≥ 50", r.Failovers)
+	}
+	if r.LostOrders != 0 || r.DoubleCharges != 0 {
+		t.Fatalf("lost %d, double charged %d: want 0 (claim de-dup, durable capture)", r.LostOrders, r.DoubleCharges)
+	}
+	if r.Replays.Done < r.Failovers || r.Replays.Pending != 0 {
+		t.Fatalf("replays %+v for %d failovers: want every captured order replayed", r.Replays, r.Failovers)
+	}
+	if r.Charges != r.Orders.Succeeded {
+		t.Fatalf("charges %d, succeeded %d: every accepted order should be charged once after replay", r.Charges, r.Orders.Succeeded)
+	}
+	if r.RTOS == nil || *r.RTOS < 0.9 || *r.RTOS > 1.5 {
+		t.Fatalf("rto_s = %v, want about 1s (the outage's length)", r.RTOS)
+	}
+}

@@ -1,0 +1,166 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"paydrill/scenarios"
+	"paydrill/sim/capture"
+	"paydrill/sim/db"
+	"paydrill/sim/dyno"
+	"paydrill/sim/edge"
+	"paydrill/sim/gateway"
+	"paydrill/sim/reconciler"
+	"paydrill/sim/replayer"
+	"paydrill/sim/router"
+	"paydrill/sim/wire"
+)
+
+// toxicDurations lists, per toxic, the attributes that are durations (in
+// toxiproxy's units) and so shrink with speed; rateAttrs grow with it.
+var toxicDurations = map[string][]string{
+	"latency":    {"latency", "jitter"},
+	"slow_close": {"delay"},
+	"timeout":    {"timeout"},
+	"reset_peer": {"timeout"},
+	"slicer":     {"delay"},
+}
+var rateAttrs = map[string][]string{"bandwidth": {"rate"}}
+
+// NewPlan translates a valid scenario into wall-clock time: every duration
+// divided by speed, every rate multiplied by it.
+func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
+	if s.Speed <= 0 {
+		return nil, BadInput(fmt.Errorf("speed must be greater than 0"))
+	}
+	sp := s.Speed
+	wall := func(d time.Duration) time.Duration { return time.Duration(float64(d) / sp) }
+	wd := func(d time.Duration) wire.Duration { return wire.Duration(wall(d)) }
+	sys := s.System
+
+	p := &Plan{
+		Name: s.Name, RunID: runID, Seed: s.Seed, Speed: sp,
+		Duration: wall(s.Duration), Dynos: sys.Dynos.Count,
+		SettleTimeout: wall(s.Settle.Timeout), SettleQuiet: wall(s.Settle.Quiet),
+		RTOWindow: s.RTOWindow,
+	}
+
+	p.Edge = edge.DefaultConfig()
+	p.Edge.FailoverTimeout = wd(sys.Edge.FailoverTimeout)
+	p.Edge.CaptureTimeout = wd(p.Edge.CaptureTimeout.D())
+
+	p.Router = router.DefaultConfig()
+	p.Router.Strategy, p.Router.Timeout = sys.Router.Strategy, wd(sys.Router.Timeout)
+
+	p.Dyno = dyno.DefaultConfig()
+	p.Dyno.Workers, p.Dyno.Backlog = sys.Dynos.Workers, sys.Dynos.Backlog
+	p.Dyno.ServiceTime = sys.Dynos.ServiceTime.Spec().Scaled(1 / sp)
+	p.Dyno.GatewayTimeout = wd(sys.App.GatewayTimeout)
+	p.Dyno.RiskLimitCents, p.Dyno.Dedupe = sys.App.RiskLimit, sys.App.Dedupe
+
+	p.Gateway = gateway.DefaultConfig()
+	p.Gateway.Latency = sys.Gateway.Latency.Spec().Scaled(1 / sp)
+	p.Gateway.Idempotency = sys.Gateway.Idempotency
+	p.Gateway.Seed = s.Seed*1000 + 201
+
+	p.DB = db.DefaultConfig()
+	p.Capture = capture.DefaultConfig()
+	p.Capture.RiskLimitCents = sys.App.RiskLimit
+
+	p.Replayer = replayer.DefaultConfig()
+	p.Replayer.Mode = sys.Replayer.Mode
+	if sys.Replayer.Mode == "at" {
+		p.Replayer.Mode = "manual"
+		p.ReplayAt = max(wall(sys.Replayer.At), time.Nanosecond)
+	}
+	p.Replayer.Rate = sys.Replayer.Rate * sp
+	p.Replayer.Interval = wd(p.Replayer.Interval.D())
+	p.Replayer.Timeout = wd(p.Replayer.Timeout.D())
+
+	p.Reconciler = reconciler.DefaultConfig()
+	p.Reconciler.Interval = wd(sys.Reconciler.Interval)
+	p.Reconciler.Match, p.Reconciler.Window = sys.Reconciler.Match, wd(sys.Reconciler.Window)
+	p.Reconciler.Timeout = wd(sys.App.GatewayTimeout)
+
+	amount, err := s.Load.Amount.Spec().Dist()
+	if err != nil {
+		return nil, BadInput(fmt.Errorf("load.amount: %w", err))
+	}
+	p.Load = LoadPlan{
+		Stages:    stages(s, sp),
+		Timeout:   wall(s.Load.Timeout),
+		Customers: s.Load.Customers,
+		Amount:    amount,
+		Seed:      s.Seed,
+		Arrivals:  s.Load.Arrivals,
+	}
+	for i, f := range s.Faults {
+		fp := FaultPlan{
+			Index: i + 1, Name: f.Name, Link: f.Link, Toxic: f.Toxic, Stream: f.Stream,
+			At: wall(f.At), For: wall(f.For), Attributes: map[string]int64{},
+		}
+		if f.Target != "" {
+			fp.Link = f.Target
+		}
+		for k, v := range f.Attributes {
+			fp.Attributes[k] = v
+		}
+		for _, k := range toxicDurations[f.Toxic] {
+			if v, ok := fp.Attributes[k]; ok && v > 0 {
+				fp.Attributes[k] = max(1, int64(math.Round(float64(v)/sp)))
+			}
+		}
+		for _, k := range rateAttrs[f.Toxic] {
+			if v, ok := fp.Attributes[k]; ok {
+				fp.Attributes[k] = int64(math.Round(float64(v) * sp))
+			}
+		}
+		p.Faults = append(p.Faults, fp)
+	}
+	return p, nil
+}
+
+// stages turns the load's rate and ramps into wall-clock stages covering
+// the whole duration: each ramp from the previous rate to its own, then the
+// last rate held until the end.
+func stages(s *scenarios.Scenario, sp float64) []Stage {
+	wall := func(d time.Duration) time.Duration { return time.Duration(float64(d) / sp) }
+	rate := s.Load.Rate
+	left := s.Duration
+	var out []Stage
+	for _, st := range s.Load.Stages {
+		d := min(st.Duration, left)
+		if d <= 0 {
+			break
+		}
+		out = append(out, Stage{Duration: wall(d), From: rate * sp, To: st.Rate * sp})
+		rate, left = st.Rate, left-d
+	}
+	if left > 0 {
+		out = append(out, Stage{Duration: wall(left), From: rate * sp, To: rate * sp})
+	}
+	return out
+}
+
+// Evaluate judges every expectation against the result and sets the
+// verdict. It has no evidence, so windowed expectations fail: RunScenario
+// judges them (see Judge).
+func Evaluate(r *Result, exps []scenarios.Expectation) { Judge(r, nil, exps) }
+
+// RunScenario plans, runs and judges one scenario.
+func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt Options) (*Result, error) {
+	p, err := NewPlan(s, runID)
+	if err != nil {
+		return nil, err
+	}
+	var ev Evidence
+	opt.AbortIf, opt.Evidence = s.AbortIf, &ev
+	r, err := Run(ctx, p, opt)
+	if err != nil {
+		return nil, err
+	}
+	Judge(r, &ev, s.Expect)
+	return r, nil
+}

@@ -1,0 +1,181 @@
+package harness
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"paydrill/scenarios"
+)
+
+// Span is the stretch of a run a windowed expectation was judged over, in
+// model seconds from the load's start, and how many orders were sent
+// within it.
+type Span struct {
+	FromS  float64 `json:"from_s"`
+	ToS    float64 `json:"to_s"`
+	Orders int     `json:"orders"`
+}
+
+// Window returns the evidence of the orders sent in [from, to), wall
+// offsets from the load's start: their outcomes and their dyno records.
+// The stores (ledger, order store, capture, edge, replays, reconciliation)
+// stay whole, so what became of each of those orders later (a replay, a
+// second charge, a reconciliation) still counts, and so do the faults.
+func (ev Evidence) Window(from, to time.Duration) Evidence {
+	w := ev
+	in := map[string]bool{}
+	w.Outcomes = nil
+	for _, o := range ev.Outcomes {
+		if o.Sent >= from && o.Sent < to {
+			w.Outcomes = append(w.Outcomes, o)
+			in[o.RequestID] = true
+		}
+	}
+	w.Orders = nil
+	for _, o := range ev.Orders {
+		if in[o.RequestID] {
+			w.Orders = append(w.Orders, o)
+		}
+	}
+	w.Dynos = nil
+	for _, d := range ev.Dynos {
+		if in[d.RequestID] {
+			w.Dynos = append(w.Dynos, d)
+		}
+	}
+	return w
+}
+
+// CheckWindow is Check over the orders sent in [from, to) (wall offsets):
+// every figure counts only those orders, charges included.
+func CheckWindow(ev Evidence, from, to time.Duration) Result {
+	w := ev.Window(from, to)
+	r := Check(w)
+	refs := map[string]bool{}
+	for _, o := range w.Orders {
+		refs[o.Reference] = true
+	}
+	r.Charges = 0
+	for _, c := range ev.Ledger {
+		if refs[c.Reference] {
+			r.Charges++
+		}
+	}
+	return r
+}
+
+// Judge judges every expectation and sets the verdict. A whole-run
+// expectation reads the result; a windowed one re-runs the checker on the
+// orders sent within its window (see scenarios.Window), which needs the
+// run's evidence ev: without it (nil) windowed expectations fail, saying
+// so. A run a stop condition ended early fails whatever its expectations
+// say.
+func Judge(r *Result, ev *Evidence, exps []scenarios.Expectation) {
+	r.Expectations = []Verdict{}
+	r.Verdict = "pass"
+	windows := map[string]windowed{}
+	for _, e := range exps {
+		if e.Key == "" && e.Expr != "" {
+			if p, err := scenarios.ParseExpectation(e.Expr); err == nil {
+				e = p
+			}
+		}
+		v := Verdict{Expr: e.String()}
+		src := r
+		if e.Window.Kind != scenarios.WholeRun {
+			name := e.Window.String()
+			w, ok := windows[name]
+			if !ok {
+				w = judgeWindow(r, ev, e.Window)
+				windows[name] = w
+			}
+			src, v.Window, v.Note = w.result, w.span, w.note
+		}
+		if src != nil {
+			if x, present := src.Lookup(e.Key); present {
+				v.Value = &x
+			}
+		}
+		v.OK = v.Value != nil && e.Eval(*v.Value, true)
+		r.Expectations = append(r.Expectations, v)
+		if !v.OK {
+			r.Verdict = "fail"
+		}
+	}
+	if r.Harness.Aborted {
+		r.Verdict = "fail"
+	}
+}
+
+// windowed is one window checked: its result (nil when it has none), its
+// span, and why it has no result.
+type windowed struct {
+	result *Result
+	span   *Span
+	note   string
+}
+
+// judgeWindow checks the orders sent within w.
+func judgeWindow(r *Result, ev *Evidence, w scenarios.Window) windowed {
+	from, to, note := windowBounds(r, w)
+	if note != "" {
+		return windowed{note: note}
+	}
+	span := &Span{FromS: from, ToS: math.Min(to, r.ModelDurationS)}
+	if ev == nil {
+		return windowed{span: span, note: "the run's evidence is gone: windows are judged when the run ends"}
+	}
+	wall := func(s float64) time.Duration {
+		if math.IsInf(s, 1) {
+			return math.MaxInt64
+		}
+		return time.Duration(s / r.Speed * float64(time.Second))
+	}
+	wr := CheckWindow(*ev, wall(from), wall(to))
+	span.Orders = wr.Orders.Sent
+	if wr.Orders.Sent == 0 {
+		return windowed{span: span, note: fmt.Sprintf("no orders were sent %s", w)}
+	}
+	return windowed{result: &wr, span: span}
+}
+
+// windowBounds resolves w against the run's faults: model seconds from the
+// load's start, to +Inf for "until the load ends", or why there is no such
+// window in this run.
+func windowBounds(r *Result, w scenarios.Window) (from, to float64, note string) {
+	var outs []Outage
+	for _, o := range r.Outages {
+		if w.Fault == 0 || o.Fault == w.Fault {
+			outs = append(outs, o)
+		}
+	}
+	if len(outs) == 0 {
+		if w.Fault == 0 {
+			return 0, 0, "the run had no faults"
+		}
+		return 0, 0, fmt.Sprintf("fault %d never happened (the run ended before it)", w.Fault)
+	}
+	length := func(from float64) float64 {
+		if w.For <= 0 {
+			return math.Inf(1)
+		}
+		return from + w.For.Seconds()
+	}
+	switch w.Kind {
+	case scenarios.DuringFault:
+		return outs[0].StartS, outs[0].EndS, ""
+	case scenarios.AfterFault:
+		return outs[0].EndS, length(outs[0].EndS), ""
+	case scenarios.AfterRecovery:
+		// Recovered once the fault has ended and production answers again.
+		for _, o := range outs {
+			if !o.Recovered || o.RTOS == nil {
+				return 0, 0, fmt.Sprintf("fault %d never recovered (production did not answer 99%% of orders again)", o.Fault)
+			}
+			from = math.Max(from, math.Max(o.EndS, o.StartS+*o.RTOS))
+		}
+		return from, length(from), ""
+	}
+	return 0, 0, fmt.Sprintf("unknown window %q", w.Kind)
+}

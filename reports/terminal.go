@@ -1,0 +1,189 @@
+// Package reports renders a finished run: terminal tables, JSON, and files
+// in the run's directory. It knows the harness only through harness.Result.
+package reports
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"paydrill/harness"
+)
+
+// NewTable is a table with the header written as given (no auto title case).
+func NewTable(w io.Writer, header ...string) *tablewriter.Table {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	)
+	t.Header(header)
+	return t
+}
+
+// Dollars renders cents as $1,234.56.
+func Dollars(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	whole := fmt.Sprint(cents / 100)
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return fmt.Sprintf("%s$%s.%02d", sign, b.String(), cents%100)
+}
+
+func pct(x float64) string { return fmt.Sprintf("%.2f%%", 100*x) }
+
+// Summary writes what a person reads at a glance after a run: orders and
+// failovers, each anomaly with the money at stake, recovery, latency and
+// queue time, and every expectation with its verdict.
+func Summary(w io.Writer, r *harness.Result) error {
+	fmt.Fprintf(w, "paydrill · %s · %s runtime · seed %d · speed %gx · %s model time in %.1fs wall\n\n",
+		r.Scenario, r.Runtime, r.Seed, r.Speed, seconds(r.ModelDurationS), r.Harness.WallS)
+
+	t := NewTable(w, "orders", "count", "share")
+	o := r.Orders
+	share := func(n int) string {
+		if o.Sent == 0 {
+			return "-"
+		}
+		return pct(float64(n) / float64(o.Sent))
+	}
+	t.Append([]string{"sent", fmt.Sprint(o.Sent), ""})
+	t.Append([]string{"succeeded", fmt.Sprint(o.Succeeded), share(o.Succeeded)})
+	t.Append([]string{"rejected (card failed)", fmt.Sprint(o.Rejected), share(o.Rejected)})
+	t.Append([]string{"errored (no answer, 5xx)", fmt.Sprint(o.Errored), share(o.Errored)})
+	t.Append([]string{"failed over to capture", fmt.Sprint(r.Failovers), pct(r.FailoverRate)})
+	if err := t.Render(); err != nil {
+		return err
+	}
+
+	t = NewTable(w, "money", "orders", "at stake")
+	t.Append([]string{"charges in the ledger", fmt.Sprint(r.Charges), ""})
+	t.Append([]string{"double charges", fmt.Sprint(r.DoubleCharges), kindCents(r, harness.KindDoubleCharge)})
+	t.Append([]string{"phantom charges (told failed)", fmt.Sprint(r.PhantomCharges), kindCents(r, harness.KindPhantomCharge)})
+	t.Append([]string{"lost orders", fmt.Sprint(r.LostOrders), kindCents(r, harness.KindLostOrder)})
+	t.Append([]string{"unreconciled (never charged)", fmt.Sprint(r.Unreconciled), Dollars(r.ExposureCents)})
+	t.Append([]string{"wrong matches", fmt.Sprint(r.WrongMatches), kindCents(r, harness.KindWrongMatch)})
+	if err := t.Render(); err != nil {
+		return err
+	}
+
+	t = NewTable(w, "recovery and time (model)", "value")
+	t.Append([]string{"RTO", rto(r.RTOS)})
+	t.Append([]string{"RPO", fmt.Sprintf("%d orders, %s", r.RPOOrders, Dollars(r.RPOCents))})
+	for _, out := range r.Outages {
+		name := out.Name
+		if name == "" {
+			name = out.Toxic + " on " + out.Link
+		}
+		t.Append([]string{fmt.Sprintf("  fault %d: %s (%s–%s)", out.Fault, name, seconds(out.StartS), seconds(out.EndS)), rto(out.RTOS)})
+	}
+	l := r.LatencyMS
+	t.Append([]string{"latency p50 / p95 / p99 / max", fmt.Sprintf("%s / %s / %s / %s", ms(l.P50), ms(l.P95), ms(l.P99), ms(l.Max))})
+	t.Append([]string{"dyno queue mean / p99", fmt.Sprintf("%s / %s", ms(r.QueueMS.Mean), ms(r.QueueMS.P99))})
+	t.Append([]string{"replayed / still to replay", fmt.Sprintf("%d / %d", r.Replays.Done, r.Replays.Pending)})
+	t.Append([]string{"reconciled / still to reconcile", fmt.Sprintf("%d / %d", r.Reconcile.Done, r.Reconcile.Pending)})
+	if err := t.Render(); err != nil {
+		return err
+	}
+
+	if len(r.Expectations) > 0 {
+		t = NewTable(w, "", "expectation", "value")
+		for _, e := range r.Expectations {
+			mark := "✓"
+			if !e.OK {
+				mark = "✗"
+			}
+			v := "null"
+			if e.Value != nil {
+				v = fmt.Sprintf("%.4g", *e.Value)
+			}
+			t.Append([]string{mark, e.Expr, v})
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	h := r.Harness
+	if h.Saturated {
+		fmt.Fprintf(w, "\n! the harness could not keep up at speed %g: %s\n", r.Speed, strings.Join(h.Notes, "; "))
+	} else {
+		for _, n := range h.Notes {
+			fmt.Fprintf(w, "\n! %s\n", n)
+		}
+	}
+	fmt.Fprintf(w, "\nverdict: %s", strings.ToUpper(r.Verdict))
+	if r.OutDir != "" {
+		fmt.Fprintf(w, "    (results and stores in %s)", r.OutDir)
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// kindCents sums the amounts of the listed anomalies of kind; the evidence
+// list may be capped, so it is marked as a lower bound when it is.
+func kindCents(r *harness.Result, kind string) string {
+	var cents int64
+	n := 0
+	for _, a := range r.Anomalies {
+		if a.Kind == kind {
+			cents += a.AmountCents
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	s := Dollars(cents)
+	if total := count(r, kind); n < total {
+		s = "≥ " + s
+	}
+	return s
+}
+
+func count(r *harness.Result, kind string) int {
+	switch kind {
+	case harness.KindDoubleCharge:
+		return r.DoubleCharges
+	case harness.KindPhantomCharge:
+		return r.PhantomCharges
+	case harness.KindLostOrder:
+		return r.LostOrders
+	case harness.KindWrongMatch:
+		return r.WrongMatches
+	}
+	return r.Unreconciled
+}
+
+func rto(v *float64) string {
+	if v == nil {
+		return "none (no outage, or not recovered)"
+	}
+	return seconds(*v)
+}
+
+// seconds renders model seconds as 45.2s or 2m05s.
+func seconds(s float64) string {
+	if s < 60 {
+		return fmt.Sprintf("%.1fs", s)
+	}
+	whole := int(math.Round(s))
+	return fmt.Sprintf("%dm%02ds", whole/60, whole%60)
+}
+
+func ms(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2fs", v/1000)
+	}
+	return fmt.Sprintf("%.0fms", v)
+}
