@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"paydrill/harness"
+	"paydrill/scenarios"
+)
+
+// contractKeys are the JSON result's keys DESIGN.md promises.
+var contractKeys = []string{
+	"scenario", "runtime", "seed", "speed", "model_duration_s", "harness.saturated", "harness.achieved_rate",
+	"harness.asked_rate", "orders.sent", "orders.succeeded", "orders.rejected", "orders.errored", "success_rate",
+	"failovers", "failover_rate", "charges", "double_charges", "phantom_charges", "lost_orders", "unreconciled",
+	"exposure_cents", "wrong_matches", "rto_s", "rpo_orders", "rpo_cents", "latency_ms.p50", "latency_ms.p95",
+	"latency_ms.p99", "latency_ms.max", "queue_ms.mean", "queue_ms.p99", "expectations", "verdict",
+}
+
+func lookup(m map[string]any, key string) (any, bool) {
+	var cur any = m
+	for _, part := range strings.Split(key, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = obj[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// TestBuiltinScenariosGiveTheirVerdicts runs every built-in scenario as a
+// user would (`paydrill run NAME --json`) and checks it passes: each one's
+// expectations state what it shows (double charges without de-dup, wrong
+// matches with the similar-order finder, failovers under random routing...).
+func TestBuiltinScenariosGiveTheirVerdicts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every built-in scenario")
+	}
+	if raceDetector {
+		t.Skip("the built-ins run at their default speed, which the race detector's slowdown cannot keep up with; go test ./... (no -race) runs them")
+	}
+	docker := dockerOrSkipReason()
+	for _, name := range scenarios.BuiltinNames() {
+		s, err := scenarios.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		containers := false
+		for _, f := range s.Faults {
+			containers = containers || f.IsContainer()
+		}
+		for _, runtime := range []string{"embedded", "docker"} {
+			t.Run(name+"/"+runtime, func(t *testing.T) {
+				if runtime == "embedded" && containers {
+					code, _, stderr := paydrill(t, "run", name, "--json")
+					if code != 2 || !strings.Contains(stderr, "--runtime docker") {
+						t.Fatalf("a container fault on the embedded runtime: exit %d, %q; want 2 and a pointer to --runtime docker", code, stderr)
+					}
+					return
+				}
+				if runtime == "docker" && docker != "" {
+					t.Skip(docker)
+				}
+				checkBuiltin(t, name, runtime)
+			})
+		}
+	}
+}
+
+// dockerOrSkipReason says why the docker half cannot run, "" when it can;
+// with PAYDRILL_REQUIRE_DOCKER=1 (CI) it must.
+func dockerOrSkipReason() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := harness.DockerAvailable(ctx)
+	if err == nil {
+		return ""
+	}
+	if os.Getenv("PAYDRILL_REQUIRE_DOCKER") == "1" {
+		panic("PAYDRILL_REQUIRE_DOCKER=1 and no Docker daemon answers: " + err.Error())
+	}
+	return "no Docker daemon answers (" + err.Error() + "); PAYDRILL_REQUIRE_DOCKER=1 makes this a failure"
+}
+
+// checkBuiltin runs one built-in as a user would (paydrill run NAME --json)
+// and checks it passes with the JSON contract's keys and figures that add up.
+func checkBuiltin(t *testing.T, name, runtime string) {
+	code, stdout, stderr := paydrill(t, "run", name, "--json", "--quiet", "--runtime", runtime, "--out", t.TempDir())
+	var r map[string]any
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("exit %d, stdout is not JSON: %v\nstderr: %s", code, err, stderr)
+	}
+	for _, k := range contractKeys {
+		if _, ok := lookup(r, k); !ok {
+			t.Errorf("the result has no %s", k)
+		}
+	}
+	if r["runtime"] != runtime {
+		t.Errorf("runtime %v, want %s", r["runtime"], runtime)
+	}
+	if code != 0 || r["verdict"] != "pass" {
+		t.Errorf("exit %d, verdict %v; expectations: %v; harness: %v", code, r["verdict"], r["expectations"], r["harness"])
+	}
+	o := r["orders"].(map[string]any)
+	if o["sent"].(float64) == 0 || o["sent"] != o["succeeded"].(float64)+o["rejected"].(float64)+o["errored"].(float64) {
+		t.Errorf("orders %v do not add up", o)
+	}
+	if sat, _ := lookup(r, "harness.saturated"); sat == true {
+		t.Errorf("the harness could not keep up: %v", r["harness"])
+	}
+}

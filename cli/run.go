@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"paydrill/harness"
+	"paydrill/reports"
+	"paydrill/scenarios"
+)
+
+// runFlags are the settings `run` shares with `suite` and `sweep`.
+type runFlags struct {
+	runtime string
+	speed   float64
+	seed    int64
+	sets    []string
+	out     string
+	json    bool
+	quiet   bool
+	// allowSaturated keeps the exit code of a run the harness could not
+	// keep up with (harness.saturated) at 0/1 instead of 3.
+	allowSaturated bool
+}
+
+func (f *runFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.runtime, "runtime", "embedded", "where the system runs: embedded (in this process, needs nothing but Go) or docker")
+	fs.Float64Var(&f.speed, "speed", 0, "run the model N times faster than the wall clock (overrides the scenario's speed)")
+	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice (overrides the scenario's seed)")
+	fs.StringArrayVar(&f.sets, "set", nil, "override a scenario setting, KEY=VALUE, e.g. dynos.count=8 or load.rate=20/s (repeatable)")
+	fs.StringVar(&f.out, "out", "", "directory for report.json, the load results, the exports and the stores (default: a new directory under the system temp dir)")
+	fs.BoolVar(&f.json, "json", false, "print the result as JSON on stdout instead of the summary table")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
+	fs.BoolVar(&f.allowSaturated, "allow-saturated", false,
+		"exit as usual even when the harness could not keep up with the model (harness.saturated: the speed is too high for "+
+			"this machine and the figures are not to be trusted); without it such a run exits 3 after its report")
+}
+
+// saturated is the error ending a command whose runs could not keep up,
+// unless --allow-saturated: exit 3, after the report was written and
+// printed.
+func (f *runFlags) saturated(what string, speeds []float64, notes []string) error {
+	if f.allowSaturated {
+		return nil
+	}
+	return harness.CannotRun(fmt.Errorf("%s could not keep up with the model at speed %s (%s): its figures are not to be trusted; "+
+		"lower --speed, or pass --allow-saturated to accept them", what, joinSpeeds(speeds), strings.Join(notes, "; ")))
+}
+
+func joinSpeeds(speeds []float64) string {
+	parts := make([]string, len(speeds))
+	for i, s := range speeds {
+		parts[i] = strconv.FormatFloat(s, 'g', -1, 64)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// scenario loads a scenario by file path or built-in name and applies the
+// command-line overrides, then validates it.
+func (f *runFlags) scenario(cmd *cobra.Command, arg string) (*scenarios.Scenario, error) {
+	s, err := scenarios.Open(arg)
+	if err != nil {
+		return nil, harness.BadInput(err)
+	}
+	if cmd.Flags().Changed("speed") {
+		if err := s.Set("speed", strconv.FormatFloat(f.speed, 'g', -1, 64)); err != nil {
+			return nil, harness.BadInput(err)
+		}
+	}
+	if cmd.Flags().Changed("seed") {
+		if err := s.Set("seed", strconv.FormatInt(f.seed, 10)); err != nil {
+			return nil, harness.BadInput(err)
+		}
+	}
+	for _, kv := range f.sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, harness.BadInput(fmt.Errorf("--set %q: want KEY=VALUE", kv))
+		}
+		if err := s.Set(k, v); err != nil {
+			return nil, harness.BadInput(err)
+		}
+	}
+	if errs := s.Validate(); len(errs) > 0 {
+		return nil, harness.BadInput(errors.Join(errs...))
+	}
+	return s, nil
+}
+
+// runtimeNamed returns the runtime the --runtime flag names.
+func runtimeNamed(env Env, name string, quiet bool) (harness.Runtime, error) {
+	switch name {
+	case "embedded":
+		return harness.Embedded{}, nil
+	case "docker":
+		return newDockerRuntime(env, quiet), nil
+	}
+	return nil, harness.BadInput(fmt.Errorf("--runtime: %q is not embedded or docker", name))
+}
+
+// newRunID is a short unique id naming a run's directory and containers.
+func newRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+func newRun(env Env) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [SCENARIO]",
+		Short: "Run one scenario (a file, or a built-in name; default: baseline)",
+		Long: `Run one scenario: boot the simulated payment system, schedule its faults,
+drive its order load, let replays and reconciliation settle, then check
+every order against the gateway's ledger and the stores, and judge the
+scenario's expectations.
+
+SCENARIO is a YAML file or the name of a built-in scenario (paydrill list).
+Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input,
+3 the harness could not run.`,
+		Example: `  paydrill run
+  paydrill run production-outage --speed 50
+  paydrill run my-scenario.yaml --set dynos.count=8 --json`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := "baseline"
+			if len(args) == 1 {
+				name = args[0]
+			}
+			s, err := f.scenario(cmd, name)
+			if err != nil {
+				return err
+			}
+			rt, err := runtimeNamed(env, f.runtime, f.quiet)
+			if err != nil {
+				return err
+			}
+			id := newRunID()
+			dir := f.out
+			if dir == "" {
+				dir = filepath.Join(os.TempDir(), "paydrill", s.Name+"-"+id)
+			}
+			opt := harness.Options{Runtime: rt, Dir: dir}
+			if !f.quiet && env.StderrIsTerminal {
+				opt.Progress = env.Stderr
+			}
+			r, err := harness.RunScenario(cmd.Context(), s, id, opt)
+			if err != nil {
+				return err
+			}
+			if err := reports.WriteRun(dir, r); err != nil {
+				return harness.CannotRun(fmt.Errorf("writing the report: %w", err))
+			}
+			if f.json {
+				err = reports.JSON(env.Stdout, r)
+			} else {
+				err = reports.Summary(env.Stdout, r)
+			}
+			if err != nil {
+				return err
+			}
+			if r.Harness.Saturated {
+				if err := f.saturated("the run", []float64{r.Speed}, r.Harness.Notes); err != nil {
+					return err
+				}
+			}
+			if r.Verdict != "pass" {
+				return &expectationsFailed{}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
