@@ -35,7 +35,7 @@ type runFlags struct {
 func (f *runFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.runtime, "runtime", "embedded", "where the system runs: embedded (in this process, needs nothing but Go) or docker")
-	fs.Float64Var(&f.speed, "speed", 0, "run the model N times faster than the wall clock (overrides the scenario's speed)")
+	fs.Float64Var(&f.speed, "speed", 0, "run the model N times faster than the wall clock (overrides the scenario's speed; without it the docker runtime runs at most at speed 10)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice (overrides the scenario's seed)")
 	fs.StringArrayVar(&f.sets, "set", nil, "override a scenario setting, KEY=VALUE, e.g. dynos.count=8 or load.rate=20/s (repeatable)")
 	fs.StringVar(&f.out, "out", "", "directory for report.json, the load results, the exports and the stores (default: a new directory under the system temp dir)")
@@ -97,6 +97,21 @@ func (f *runFlags) scenario(cmd *cobra.Command, arg string) (*scenarios.Scenario
 	return s, nil
 }
 
+// keepSpeed says whether the user chose the speed (--speed, whose 0
+// default is not a valid speed, or --set speed=N), which a runtime's speed
+// limit then leaves alone.
+func (f *runFlags) keepSpeed() bool {
+	if f.speed != 0 {
+		return true
+	}
+	for _, kv := range f.sets {
+		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == "speed" {
+			return true
+		}
+	}
+	return false
+}
+
 // runtimeNamed returns the runtime the --runtime flag names.
 func runtimeNamed(env Env, name string, quiet bool) (harness.Runtime, error) {
 	switch name {
@@ -150,7 +165,7 @@ Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input,
 			if dir == "" {
 				dir = filepath.Join(os.TempDir(), "paydrill", s.Name+"-"+id)
 			}
-			opt := harness.Options{Runtime: rt, Dir: dir}
+			opt := harness.Options{Runtime: rt, Dir: dir, KeepSpeed: f.keepSpeed()}
 			if !f.quiet && env.StderrIsTerminal {
 				opt.Progress = env.Stderr
 			}

@@ -212,7 +212,7 @@ func runOne(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, run s
 	out := reports.SuiteRun{File: run.arg}
 	runDir := filepath.Join(dir, fmt.Sprintf("%02d-%s", i+1, fileSafe(s.Name)))
 	logf("suite [%d/%d] %s: running\n", i+1, n, s.Name)
-	opt := harness.Options{Runtime: rt, Dir: runDir}
+	opt := harness.Options{Runtime: rt, Dir: runDir, KeepSpeed: f.keepSpeed()}
 	if parallel == 1 && !f.quiet && env.StderrIsTerminal {
 		opt.Progress = env.Stderr
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"paydrill/internal/machine"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,7 @@ func TestSweepRunsTheWholeGrid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the system four times")
 	}
+	machine.Exclusive(t)
 	path := writeScenario(t, tinyScenario)
 	out := t.TempDir()
 	code, stdout, stderr := paydrill(t, "sweep", path, "--set", "dynos.count=1,3", "--set", "router.strategy=random,least-conn",
@@ -75,6 +77,7 @@ func TestSweepTableAndCSV(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the system twice")
 	}
+	machine.Exclusive(t)
 	path := writeScenario(t, tinyScenario)
 	code, stdout, stderr := paydrill(t, "sweep", path, "--set", "dynos.workers=1,4", "--out", t.TempDir())
 	if code != 0 {
@@ -128,6 +131,7 @@ func TestSaturatedRunExitsThreeUnlessAllowed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the system")
 	}
+	machine.Exclusive(t)
 	path := writeScenario(t, "name: too-fast\nspeed: 100000\nduration: 100s\nload: {rate: 0.2/s}\nsettle: {quiet: 1s, timeout: 10m}\n")
 	code, stdout, stderr := paydrill(t, "run", path, "--out", t.TempDir(), "--quiet")
 	if code != 3 || !strings.Contains(stdout, "could not keep up") || !strings.Contains(stderr, "--allow-saturated") {
@@ -152,6 +156,7 @@ func TestBenchPrintsBothPhases(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the system")
 	}
+	machine.Exclusive(t)
 	code, stdout, stderr := paydrill(t, "bench", "--duration", "300ms", "--max-requests", "200", "--connections", "4",
 		"--dynos", "1", "--workers", "2", "--json")
 	var r map[string]any

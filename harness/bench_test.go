@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"paydrill/internal/machine"
 	"runtime"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ func TestBenchMeasuresBothPhasesWithinItsBounds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the system")
 	}
+	machine.Exclusive(t)
 	res, err := Bench(context.Background(), BenchOptions{
 		Duration: 30 * time.Second, MaxHits: 300, Connections: 8, Dynos: 2, Workers: 4, Dir: t.TempDir(),
 	})
@@ -50,6 +52,7 @@ func TestBenchStopsAtItsDuration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the system")
 	}
+	machine.Exclusive(t)
 	began := time.Now()
 	res, err := Bench(context.Background(), BenchOptions{
 		Duration: 300 * time.Millisecond, MaxHits: 1 << 40, Connections: 4, Dynos: 1, Workers: 2, Dir: t.TempDir(),

@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/testcontainers/testcontainers-go"
 
+	"paydrill/internal/machine"
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
 )
@@ -43,6 +44,7 @@ func requireDocker(t testing.TB) {
 		t.Skipf("skipping the docker runtime's test: %v (PAYDRILL_REQUIRE_DOCKER=1 makes this a failure)", err)
 	}
 	cli.Close()
+	machine.Exclusive(t)
 }
 
 // dockerTestLog is a Docker.Log that goes to the test's log, with the time

@@ -30,7 +30,13 @@ type Options struct {
 	// Evidence, when not nil, receives what the checker was given, so
 	// that windowed expectations can check part of the run again.
 	Evidence *Evidence
+	// KeepSpeed runs a scenario at its speed even when the runtime has a
+	// lower SpeedLimit (see RunScenario): the user chose the speed.
+	KeepSpeed bool
 }
+
+// speedLimiter is a runtime that cannot keep the model above a speed.
+type speedLimiter interface{ SpeedLimit() float64 }
 
 // Run boots the system, schedules the faults, drives the load, lets the
 // system settle, and checks every order. The result has no expectations

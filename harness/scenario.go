@@ -150,7 +150,22 @@ func stages(s *scenarios.Scenario, sp float64) []Stage {
 func Evaluate(r *Result, exps []scenarios.Expectation) { Judge(r, nil, exps) }
 
 // RunScenario plans, runs and judges one scenario.
+//
+// A runtime with a SpeedLimit (docker) runs a scenario whose own speed is
+// higher at that limit instead, and the result's notes say so, unless
+// opt.KeepSpeed.
 func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt Options) (*Result, error) {
+	var note string
+	if lim, ok := opt.Runtime.(speedLimiter); ok && !opt.KeepSpeed && s.Speed > lim.SpeedLimit() {
+		slower := *s
+		slower.Speed = lim.SpeedLimit()
+		note = fmt.Sprintf("ran at speed %g, not the scenario's %g: the %s runtime's hops are too slow for more "+
+			"(pass --speed to insist)", slower.Speed, s.Speed, opt.Runtime.Name())
+		if opt.Progress != nil {
+			fmt.Fprintln(opt.Progress, note)
+		}
+		s = &slower
+	}
 	p, err := NewPlan(s, runID)
 	if err != nil {
 		return nil, err
@@ -160,6 +175,9 @@ func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt O
 	r, err := Run(ctx, p, opt)
 	if err != nil {
 		return nil, err
+	}
+	if note != "" {
+		r.Harness.Notes = append([]string{note}, r.Harness.Notes...)
 	}
 	Judge(r, &ev, s.Expect)
 	return r, nil

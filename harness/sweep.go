@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"paydrill/scenarios"
@@ -184,6 +185,8 @@ type SweepOptions struct {
 	// Finished, when not nil, is called with each row as soon as its run
 	// is judged (to write its report); an error ends the sweep.
 	Finished func(SweepRow) error
+	// KeepSpeed: see Options. A sweep over speed always keeps it.
+	KeepSpeed bool
 }
 
 // SweepScenarios applies every combination of the axes to base and
@@ -232,7 +235,9 @@ func Sweep(ctx context.Context, base *scenarios.Scenario, axes []Axis, opt Sweep
 			fmt.Fprintf(opt.Progress, "sweep %d/%d: %s\n", i+1, len(runs), grid[i])
 		}
 		dir := filepath.Join(opt.Dir, rowDir(i, grid[i]))
-		r, err := RunScenario(ctx, s, fmt.Sprintf("%s-%d", opt.RunID, i+1), Options{Runtime: opt.Runtime, Dir: dir, Progress: opt.Progress})
+		keep := opt.KeepSpeed || slices.ContainsFunc(axes, func(a Axis) bool { return a.Key == "speed" })
+		r, err := RunScenario(ctx, s, fmt.Sprintf("%s-%d", opt.RunID, i+1),
+			Options{Runtime: opt.Runtime, Dir: dir, Progress: opt.Progress, KeepSpeed: keep})
 		if err != nil {
 			return res, fmt.Errorf("sweep row %d (%s): %w", i+1, grid[i], err)
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/internal/machine"
 	"paydrill/sim/dist"
 	"paydrill/sim/wire"
 )
@@ -16,6 +17,7 @@ func TestBlackholedGatewayMakesPhantomCharges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole system")
 	}
+	machine.Exclusive(t)
 	p := smallPlan(time.Second)
 	p.Load.Stages = []Stage{{Duration: time.Second, From: 40, To: 40}}
 	p.Load.Amount = dist.Const{Value: 25000} // $250: over the $100 risk limit
@@ -40,6 +42,7 @@ func TestUnreachableGatewayLeavesExposure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole system")
 	}
+	machine.Exclusive(t)
 	p := smallPlan(time.Second)
 	p.Load.Stages = []Stage{{Duration: time.Second, From: 40, To: 40}}
 	p.Load.Amount = dist.Const{Value: 2500}

@@ -202,8 +202,8 @@ func TestAbortIfEndsALongRunEarly(t *testing.T) {
 	if !r.Harness.Aborted || !strings.Contains(r.Harness.AbortReason, "failovers > 40") {
 		t.Fatalf("aborted %v, reason %q: want ended by failovers > 40", r.Harness.Aborted, r.Harness.AbortReason)
 	}
-	if wall > 20*time.Second || r.ModelDurationS > 200 || r.Orders.Sent > 1000 {
-		t.Fatalf("ran %v wall, %.0fs model, %d orders: the load should have stopped within seconds of 10s model time", wall, r.ModelDurationS, r.Orders.Sent)
+	if r.ModelDurationS > 200 || r.Orders.Sent > 1000 {
+		t.Fatalf("ran %.0fs model, %d orders: the load should have stopped within seconds of 10s model time", r.ModelDurationS, r.Orders.Sent)
 	}
 	if r.Failovers <= 40 {
 		t.Fatalf("failovers %d: the condition did not hold", r.Failovers)
