@@ -162,7 +162,8 @@ func TestSameSeedSendsTheSameOrders(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the system three times")
 	}
-	machine.Exclusive(t)
+	t.Parallel()
+	machine.Shared(t)
 	scenario := writeScenario(t, "name: twice\nspeed: 20\nduration: 20s\nload: {rate: 10/s, customers: 30}\n")
 	read := func(dir string) string {
 		b, err := os.ReadFile(filepath.Join(dir, "orders.ndjson"))

@@ -98,7 +98,8 @@ func TestSuiteChecksEveryFileBeforeRunningAny(t *testing.T) {
 }
 
 func TestSuiteJudgesEveryScenarioAndReportsThem(t *testing.T) {
-	machine.Exclusive(t)
+	t.Parallel()
+	machine.Shared(t)
 	dir := writeSuite(t, map[string]string{"1-healthy.yaml": suiteHealthy, "2-outage.yaml": suiteOutage, "3-runaway.yaml": suiteRunaway})
 	out := t.TempDir()
 	junit := filepath.Join(out, "junit.xml")

@@ -26,7 +26,8 @@ func TestSweepRunsTheWholeGrid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the system four times")
 	}
-	machine.Exclusive(t)
+	t.Parallel()
+	machine.Shared(t)
 	path := writeScenario(t, tinyScenario)
 	out := t.TempDir()
 	code, stdout, stderr := paydrill(t, "sweep", path, "--set", "dynos.count=1,3", "--set", "router.strategy=random,least-conn",
@@ -77,7 +78,8 @@ func TestSweepTableAndCSV(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the system twice")
 	}
-	machine.Exclusive(t)
+	t.Parallel()
+	machine.Shared(t)
 	path := writeScenario(t, tinyScenario)
 	code, stdout, stderr := paydrill(t, "sweep", path, "--set", "dynos.workers=1,4", "--out", t.TempDir())
 	if code != 0 {

@@ -8,16 +8,20 @@ import (
 	"syscall"
 )
 
-// lock takes an exclusive flock on f, waiting when another process holds
-// it; the kernel releases it if the process dies.
-func lock(f *os.File) (waited bool, err error) {
-	fd := int(f.Fd())
-	err = syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+// lock takes a flock on f, shared or exclusive, waiting while another
+// open file holds it in a way that excludes this one; the kernel releases
+// it if the process dies.
+func lock(f *os.File, shared bool) (waited bool, err error) {
+	fd, how := int(f.Fd()), syscall.LOCK_EX
+	if shared {
+		how = syscall.LOCK_SH
+	}
+	err = syscall.Flock(fd, how|syscall.LOCK_NB)
 	if !errors.Is(err, syscall.EWOULDBLOCK) {
 		return false, err
 	}
 	for {
-		err = syscall.Flock(fd, syscall.LOCK_EX)
+		err = syscall.Flock(fd, how)
 		if !errors.Is(err, syscall.EINTR) {
 			return true, err
 		}
@@ -26,9 +30,13 @@ func lock(f *os.File) (waited bool, err error) {
 
 func unlock(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
 
-// tryLock takes the lock only if no one holds it.
-func tryLock(f *os.File) (bool, error) {
-	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+// tryLock takes the lock only if it can at once.
+func tryLock(f *os.File, shared bool) (bool, error) {
+	how := syscall.LOCK_EX
+	if shared {
+		how = syscall.LOCK_SH
+	}
+	err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return false, nil
 	}
