@@ -35,7 +35,7 @@ type runFlags struct {
 func (f *runFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.runtime, "runtime", "embedded", "where the system runs: embedded (in this process, needs nothing but Go) or docker")
-	fs.Float64Var(&f.speed, "speed", 0, "run the model N times faster than the wall clock (overrides the scenario's speed; without it the docker runtime runs at most at speed 10)")
+	fs.Float64Var(&f.speed, "speed", 0, "run the model N times faster than the wall clock (overrides the scenario's speed; without it the docker runtime runs at most at speed 5)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice (overrides the scenario's seed)")
 	fs.StringArrayVar(&f.sets, "set", nil, "override a scenario setting, KEY=VALUE, e.g. dynos.count=8 or load.rate=20/s (repeatable)")
 	fs.StringVar(&f.out, "out", "", "directory for report.json, the load results, the exports and the stores (default: a new directory under the system temp dir)")
