@@ -14,12 +14,14 @@ import (
 )
 
 // Small scenarios for suites, in real time (speed 1) so that the race
-// detector does not saturate them: a few seconds of wall time each.
+// detector does not saturate them: a few seconds of wall time each. The
+// deep backlog and long failover timeout keep orders from failing over
+// when a busy machine under -race slows the dynos: only the faults do.
 const (
 	suiteHealthy = `name: healthy
 speed: 1
 duration: 2s
-system: {dynos: {service_time: 2ms}, gateway: {latency: 1ms}}
+system: {dynos: {service_time: 2ms, backlog: 10000}, edge: {failover_timeout: 30s}, gateway: {latency: 1ms}}
 load: {rate: 20/s}
 settle: {quiet: 100ms, timeout: 10s}
 expect: [lost_orders == 0, double_charges == 0]
@@ -30,7 +32,7 @@ expect: [lost_orders == 0, double_charges == 0]
 speed: 1
 duration: 3s
 rto_window: 300ms
-system: {dynos: {service_time: 2ms}, gateway: {latency: 1ms}, reconciler: {interval: 200ms}}
+system: {dynos: {service_time: 2ms, backlog: 10000}, edge: {failover_timeout: 30s}, gateway: {latency: 1ms}, reconciler: {interval: 200ms}}
 load: {rate: 20/s}
 settle: {quiet: 200ms, timeout: 10s}
 faults:
@@ -44,7 +46,7 @@ expect:
 	suiteRunaway = `name: runaway
 speed: 1
 duration: 1m
-system: {dynos: {service_time: 2ms}, gateway: {latency: 1ms}}
+system: {dynos: {service_time: 2ms, backlog: 10000}, edge: {failover_timeout: 30s}, gateway: {latency: 1ms}}
 load: {rate: 20/s}
 settle: {quiet: 200ms, timeout: 10s}
 faults:

@@ -35,6 +35,7 @@ func smallPlan(d time.Duration) *Plan {
 		SettleTimeout: 5 * time.Second, SettleQuiet: 100 * time.Millisecond, RTOWindow: time.Second,
 	}
 	p.Dyno.ServiceTime = dist.Spec{Kind: "const", Value: 0.002}
+	p.Dyno.Backlog = 100_000 // a full backlog answers 503, which fails over
 	p.Gateway.Latency = dist.Spec{Kind: "const", Value: 0.001}
 	p.Edge.FailoverTimeout = wire.Duration(time.Second)
 	p.Reconciler.Interval = wire.Duration(200 * time.Millisecond)
@@ -44,6 +45,9 @@ func smallPlan(d time.Duration) *Plan {
 
 func TestHealthyRunChargesEveryOrderOnce(t *testing.T) {
 	p := smallPlan(2 * time.Second)
+	// Nothing fails over unless something is broken: under -race on a busy
+	// machine an order can take longer than smallPlan's 1 s, which is not.
+	p.Edge.FailoverTimeout, p.Load.Timeout = wire.Duration(30*time.Second), 30*time.Second
 	r, err := Run(context.Background(), p, Options{Runtime: Embedded{}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -52,10 +56,10 @@ func TestHealthyRunChargesEveryOrderOnce(t *testing.T) {
 		t.Fatalf("sent %d orders, want about 200", r.Orders.Sent)
 	}
 	if r.Orders.Succeeded != r.Orders.Sent || r.Charges != r.Orders.Sent {
-		t.Fatalf("sent %d, succeeded %d, charges %d: want all equal", r.Orders.Sent, r.Orders.Succeeded, r.Charges)
+		t.Fatalf("sent %d, succeeded %d, charges %d: want all equal; anomalies %+v, notes %q", r.Orders.Sent, r.Orders.Succeeded, r.Charges, r.Anomalies, r.Harness.Notes)
 	}
 	if r.Failovers != 0 || r.DoubleCharges+r.PhantomCharges+r.LostOrders+r.Unreconciled+r.WrongMatches != 0 {
-		t.Fatalf("anomalies in a healthy run: %+v", r.Anomalies)
+		t.Fatalf("failovers %d and anomalies in a healthy run: %+v", r.Failovers, r.Anomalies)
 	}
 	if r.RTOS != nil {
 		t.Fatalf("rto_s = %v with no fault, want null", *r.RTOS)
@@ -68,6 +72,12 @@ func TestHealthyRunChargesEveryOrderOnce(t *testing.T) {
 func TestProductionDownFailsOverAndReplays(t *testing.T) {
 	p := smallPlan(3 * time.Second)
 	p.Faults = []FaultPlan{{Index: 1, Link: "edge->router", Toxic: "down", At: time.Second, For: time.Second}}
+	// The down link refuses connections, which fails over at once; only
+	// it should. Under -race on a busy machine an order can take longer
+	// than smallPlan's 1 s failover timeout, and replays longer than its
+	// 5 s settle timeout (settling ends as soon as all is quiet).
+	p.Edge.FailoverTimeout, p.Load.Timeout = wire.Duration(30*time.Second), 30*time.Second
+	p.SettleTimeout = time.Minute
 	r, err := Run(context.Background(), p, Options{Runtime: Embedded{}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
