@@ -431,12 +431,16 @@ func TestDockerKilledCaptureKeepsEveryOrderItAcknowledged(t *testing.T) {
 			t.Fatalf("fault %d (%s %s): %s", o.Fault, o.Toxic, o.Link, o.Error)
 		}
 	}
-	if r.Failovers < 40 {
-		t.Fatalf("failovers = %d with production unreachable, want most of the %d orders", r.Failovers, r.Orders.Sent)
+	// The orders sent between the cut (0.1 s) and the kill (1.5 s), about
+	// 35, all fail over. Those sent while capture is dead or starting
+	// again wait for it or fail, as the speed of docker's restart has it
+	// (from 5 to 60 of the 100 seen): either way the client is told, and
+	// nothing acknowledged may be lost.
+	if r.Failovers < 30 {
+		t.Fatalf("failovers = %d with production unreachable, want at least the 30-odd orders sent before capture was killed", r.Failovers)
 	}
 	// Killed and started again: the same container, its log holds both
-	// lives. (Orders sent while it is dead mostly wait for it rather than
-	// fail: its address stays unanswered, not refused, on the network.)
+	// lives.
 	logs, err := os.ReadFile(filepath.Join(dir, "logs", "capture.log"))
 	if err != nil {
 		t.Fatal(err)
