@@ -12,16 +12,11 @@ import (
 // open file holds it in a way that excludes this one; the kernel releases
 // it if the process dies.
 func lock(f *os.File, shared bool) (waited bool, err error) {
-	fd, how := int(f.Fd()), syscall.LOCK_EX
-	if shared {
-		how = syscall.LOCK_SH
-	}
-	err = syscall.Flock(fd, how|syscall.LOCK_NB)
-	if !errors.Is(err, syscall.EWOULDBLOCK) {
+	if took, err := tryLock(f, shared); took || err != nil {
 		return false, err
 	}
 	for {
-		err = syscall.Flock(fd, how)
+		err = syscall.Flock(int(f.Fd()), flockMode(shared))
 		if !errors.Is(err, syscall.EINTR) {
 			return true, err
 		}
@@ -32,13 +27,16 @@ func unlock(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_U
 
 // tryLock takes the lock only if it can at once.
 func tryLock(f *os.File, shared bool) (bool, error) {
-	how := syscall.LOCK_EX
-	if shared {
-		how = syscall.LOCK_SH
-	}
-	err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+	err := syscall.Flock(int(f.Fd()), flockMode(shared)|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+func flockMode(shared bool) int {
+	if shared {
+		return syscall.LOCK_SH
+	}
+	return syscall.LOCK_EX
 }

@@ -26,8 +26,8 @@ import (
 	"time"
 )
 
-// LockFile is the lock's path, the same for every test binary of a user.
-func LockFile() string {
+// lockFile is the lock's path, the same for every test binary of a user.
+func lockFile() string {
 	return filepath.Join(os.TempDir(), "paydrill-whole-system-tests.lock")
 }
 
@@ -36,14 +36,14 @@ func LockFile() string {
 // it waited, when it had to.
 func Exclusive(tb testing.TB) {
 	tb.Helper()
-	hold(tb, LockFile(), false)
+	hold(tb, lockFile(), false)
 }
 
 // Shared blocks while an Exclusive test holds the machine, then holds it
 // alongside other Shared tests until tb ends.
 func Shared(tb testing.TB) {
 	tb.Helper()
-	hold(tb, LockFile(), true)
+	hold(tb, lockFile(), true)
 }
 
 func hold(tb testing.TB, path string, shared bool) {
