@@ -134,9 +134,6 @@ func dockerPlan(t testing.TB, d time.Duration, rate float64) *Plan {
 	p.Load.Stages = []Stage{{Duration: d, From: rate, To: rate}}
 	p.SettleTimeout = 30 * time.Second
 	p.SettleQuiet = 300 * time.Millisecond
-	// Only a fault should fail an order over, not a slow container start
-	// on a busy machine outlasting smallPlan's 1 s.
-	p.Edge.FailoverTimeout = wire.Duration(30 * time.Second)
 	return p
 }
 
