@@ -230,12 +230,12 @@ func Sweep(ctx context.Context, base *scenarios.Scenario, axes []Axis, opt Sweep
 		return nil, err
 	}
 	res := &SweepResult{Rows: []SweepRow{}}
+	keep := opt.KeepSpeed || slices.ContainsFunc(axes, func(a Axis) bool { return a.Key == "speed" })
 	for i, s := range runs {
 		if opt.Progress != nil {
 			fmt.Fprintf(opt.Progress, "sweep %d/%d: %s\n", i+1, len(runs), grid[i])
 		}
 		dir := filepath.Join(opt.Dir, rowDir(i, grid[i]))
-		keep := opt.KeepSpeed || slices.ContainsFunc(axes, func(a Axis) bool { return a.Key == "speed" })
 		r, err := RunScenario(ctx, s, fmt.Sprintf("%s-%d", opt.RunID, i+1),
 			Options{Runtime: opt.Runtime, Dir: dir, Progress: opt.Progress, KeepSpeed: keep})
 		if err != nil {
