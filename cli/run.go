@@ -123,6 +123,17 @@ func runtimeNamed(env Env, name string, quiet bool) (harness.Runtime, error) {
 	return nil, harness.BadInput(fmt.Errorf("--runtime: %q is not embedded or docker", name))
 }
 
+// runDir returns a new run id and the directory a run, suite or sweep
+// writes to: --out, or a folder named prefix-id under the temporary
+// directory.
+func (f *runFlags) runDir(prefix string) (id, dir string) {
+	id = newRunID()
+	if f.out != "" {
+		return id, f.out
+	}
+	return id, filepath.Join(os.TempDir(), "paydrill", prefix+"-"+id)
+}
+
 // newRunID is a short unique id naming a run's directory and containers.
 func newRunID() string {
 	var b [4]byte
@@ -160,11 +171,7 @@ Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input,
 			if err != nil {
 				return err
 			}
-			id := newRunID()
-			dir := f.out
-			if dir == "" {
-				dir = filepath.Join(os.TempDir(), "paydrill", s.Name+"-"+id)
-			}
+			id, dir := f.runDir(s.Name)
 			opt := harness.Options{Runtime: rt, Dir: dir, KeepSpeed: f.keepSpeed()}
 			if !f.quiet && env.StderrIsTerminal {
 				opt.Progress = env.Stderr

@@ -55,11 +55,7 @@ could not run a scenario, or could not keep up with the model in one
 			if err != nil {
 				return err
 			}
-			id := newRunID()
-			dir := f.out
-			if dir == "" {
-				dir = filepath.Join(os.TempDir(), "paydrill", "suite-"+id)
-			}
+			id, dir := f.runDir("suite")
 			res := runSuite(cmd.Context(), env, &f, rt, runs, dir, id, parallel)
 			if err := reports.WriteSuite(dir, res); err != nil {
 				return harness.CannotRun(fmt.Errorf("writing suite.json: %w", err))

@@ -59,11 +59,7 @@ run (harness.saturated; see --allow-saturated).`,
 			if err != nil {
 				return err
 			}
-			id := newRunID()
-			dir := f.out
-			if dir == "" {
-				dir = filepath.Join(os.TempDir(), "paydrill", "sweep-"+base.Name+"-"+id)
-			}
+			id, dir := f.runDir("sweep-" + base.Name)
 			opt := harness.SweepOptions{Runtime: rt, Dir: dir, RunID: id, KeepSpeed: f.keepSpeed(), Finished: func(row harness.SweepRow) error {
 				if err := reports.WriteRun(row.Result.OutDir, row.Result); err != nil {
 					return harness.CannotRun(fmt.Errorf("writing the report of %s: %w", row.Settings, err))

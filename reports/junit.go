@@ -105,14 +105,7 @@ func caseOutput(run SuiteRun) string {
 		r.Scenario, strings.ToUpper(r.Verdict), r.Orders.Sent, pct(r.SuccessRate), r.Failovers, pct(r.FailoverRate),
 		anomalyBrief(r), rtoShort(r.RTOS), ms(r.LatencyMS.P99))
 	for _, e := range r.Expectations {
-		mark := "✓"
-		if !e.OK {
-			mark = "✗"
-		}
-		v := "null"
-		if e.Value != nil {
-			v = fmt.Sprintf("%.6g", *e.Value)
-		}
+		mark, v := expectationCells(e, "%.6g")
 		fmt.Fprintf(&b, "%s %s = %s\n", mark, e.Expr, v)
 	}
 	for _, n := range r.Harness.Notes {

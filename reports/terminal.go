@@ -43,6 +43,19 @@ func Dollars(cents int64) string {
 
 func pct(x float64) string { return fmt.Sprintf("%.2f%%", 100*x) }
 
+// expectationCells are an expectation's ✓ or ✗ and its value, printed with
+// format ("null" when it has none).
+func expectationCells(e harness.Verdict, format string) (mark, value string) {
+	mark, value = "✓", "null"
+	if !e.OK {
+		mark = "✗"
+	}
+	if e.Value != nil {
+		value = fmt.Sprintf(format, *e.Value)
+	}
+	return mark, value
+}
+
 // Summary writes what a person reads at a glance after a run: orders and
 // failovers, each anomaly with the money at stake, recovery, latency and
 // queue time, and every expectation with its verdict.
@@ -100,14 +113,7 @@ func Summary(w io.Writer, r *harness.Result) error {
 	if len(r.Expectations) > 0 {
 		t = NewTable(w, "", "expectation", "value")
 		for _, e := range r.Expectations {
-			mark := "✓"
-			if !e.OK {
-				mark = "✗"
-			}
-			v := "null"
-			if e.Value != nil {
-				v = fmt.Sprintf("%.4g", *e.Value)
-			}
+			mark, v := expectationCells(e, "%.4g")
 			t.Append([]string{mark, e.Expr, v})
 		}
 		if err := t.Render(); err != nil {
