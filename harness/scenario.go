@@ -29,6 +29,22 @@ var toxicDurations = map[string][]string{
 }
 var rateAttrs = map[string][]string{"bandwidth": {"rate"}}
 
+// slowingToxics add modelled time to the requests that pass them: on the
+// dyno->gateway link they make the measured wait for the gateway part of
+// the model (see dyno.Config.ExactGatewayLink).
+var slowingToxics = map[string]bool{"latency": true, "bandwidth": true, "slicer": true, "slow_close": true}
+
+// exactGatewayLink says no fault of s slows the dynos' link to the
+// gateway, so a charge's modelled wait is the latency the gateway sampled.
+func exactGatewayLink(s *scenarios.Scenario) bool {
+	for _, f := range s.Faults {
+		if f.Link == "dyno->gateway" && slowingToxics[f.Toxic] {
+			return false
+		}
+	}
+	return true
+}
+
 // NewPlan translates a valid scenario into wall-clock time: every duration
 // divided by speed, every rate multiplied by it.
 func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
@@ -59,6 +75,7 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 	p.Dyno.ServiceTime = sys.Dynos.ServiceTime.Spec().Scaled(1 / sp)
 	p.Dyno.GatewayTimeout = wd(sys.App.GatewayTimeout)
 	p.Dyno.RiskLimitCents, p.Dyno.Dedupe = sys.App.RiskLimit, sys.App.Dedupe
+	p.Dyno.ExactGatewayLink = exactGatewayLink(s)
 
 	p.Gateway = gateway.DefaultConfig()
 	p.Gateway.Latency = sys.Gateway.Latency.Spec().Scaled(1 / sp)

@@ -52,6 +52,13 @@ type Config struct {
 	Dedupe string `json:"dedupe"`
 	// Seed seeds the service-time sampler and the gateway-down ids.
 	Seed int64 `json:"seed"`
+	// ExactGatewayLink says the link to the gateway adds no modelled time
+	// (nothing can slow it): a charge's modelled wait is the latency the
+	// gateway reports (wire.HeaderLatency), or the gateway timeout when
+	// it does not answer in time, and the real round trip is the
+	// machine's. Off, the wait is measured (less the gateway's reported
+	// overhead), so a slowed link's delay counts as modelled time.
+	ExactGatewayLink bool `json:"exact_gateway_link"`
 }
 
 var _ roles.Config = (*Config)(nil)
@@ -99,6 +106,9 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 			"claim (save the id first under a unique constraint, then charge)")
 	fs.Int64Var(&c.Seed, "seed", c.Seed,
 		"seed of the random service times and gateway-down ids (same seed, same run)")
+	fs.BoolVar(&c.ExactGatewayLink, "exact-gateway-link", c.ExactGatewayLink,
+		"the link to the gateway adds no modelled time: hold a worker for the latency the gateway reports (or the "+
+			"gateway timeout), not the measured round trip, so the machine's share is never modelled time")
 }
 
 // Validate reports every setting that is wrong, naming each by its flag.

@@ -247,7 +247,8 @@ func (d *Dyno) serveOrder(w http.ResponseWriter, r *http.Request) {
 	// clock runs from start, so the lateness of this goroutine's wake-ups
 	// never adds to any order's queue time (see queue).
 	rec.Gateway = res.gatewayWait
-	rec.Busy = max(rec.Service+res.gatewayWait, time.Since(began))
+	rec.Work = time.Since(began)
+	rec.Busy = max(rec.Service+res.gatewayWait, rec.Work)
 	end := start.Add(rec.Busy)
 	d.hold(end)
 	d.queue.leave(end)

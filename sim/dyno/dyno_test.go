@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -376,5 +378,45 @@ func TestConfigJSON(t *testing.T) {
 	}
 	if c.Workers != 3 || c.GatewayTimeout.D() != 250*time.Millisecond || c.ServiceTime.Value != 0.1 || c.Backlog != 50 {
 		t.Errorf("decoded %+v", c)
+	}
+}
+
+// With an exact gateway link the worker's modelled wait for the gateway is
+// the latency the gateway sampled, to the nanosecond, however slow the
+// real round trip: what the machine adds shows as Work beyond Service +
+// Gateway, never as modelled time. Without it (a link a fault may slow)
+// the measured wait is modelled.
+func TestExactGatewayLinkModelsTheSampledLatencyOnly(t *testing.T) {
+	const latency, slowLink = 20 * time.Millisecond, 40 * time.Millisecond
+	b := simtest.StartBackend(t, latency)
+	target, err := url.Parse(b.Gateway.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := httputil.NewSingleHostReverseProxy(target)
+	slow := simtest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(slowLink) // the machine's share: a slow hop
+		relay.ServeHTTP(w, r)
+	}))
+	for _, exact := range []bool{true, false} {
+		_, srv := simtest.StartDyno(t, b, func(c *dyno.Config) { c.Gateway, c.ExactGatewayLink = slow.URL(), exact })
+		id := fmt.Sprintf("exact-%v", exact)
+		if a := simtest.PostOrder(srv.URL(), id, simtest.Order(id, 2500)); a.Status != http.StatusCreated {
+			t.Fatalf("exact %v: %d %s, want 201", exact, a.Status, a.Body)
+		}
+		recs := simtest.Fetch[wire.DynoRecord](t, srv.URL()+wire.PathExport)
+		if len(recs) != 1 {
+			t.Fatalf("exact %v: %d records, want 1", exact, len(recs))
+		}
+		r := recs[0]
+		if exact && r.Gateway != latency {
+			t.Errorf("exact link: gateway wait %s, want the sampled %s exactly", r.Gateway, latency)
+		}
+		if !exact && r.Gateway < latency+slowLink {
+			t.Errorf("measured link: gateway wait %s, want at least %s (latency and the slow hop)", r.Gateway, latency+slowLink)
+		}
+		if r.Work < latency+slowLink || r.Busy < r.Work {
+			t.Errorf("exact %v: work %s, busy %s; want work ≥ %s and busy ≥ work", exact, r.Work, r.Busy, latency+slowLink)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -144,12 +145,12 @@ func (d *Dyno) orderRecord(id string, o wire.Order, replay bool, gatewayID, stat
 // 4xx is a declined card.
 func (d *Dyno) charge(id string, o wire.Order) chargeResult {
 	start := time.Now()
-	chargeID, overhead, declined, err := d.postCharge(id, o)
-	res := chargeResult{wait: max(time.Since(start)-overhead, 0)}
+	g := d.postCharge(id, o)
+	res := chargeResult{wait: d.gatewayWait(g, time.Since(start))}
 	switch {
-	case err == nil:
-		res.gatewayID, res.state = chargeID, wire.StateCharged
-	case !declined && o.AmountCents < d.cfg.RiskLimitCents:
+	case g.err == nil:
+		res.gatewayID, res.state = g.chargeID, wire.StateCharged
+	case !g.declined && o.AmountCents < d.cfg.RiskLimitCents:
 		res.gatewayID, res.state = wire.GatewayDownPrefix+d.hex32(), wire.StateDeferred
 	default:
 		res.state = wire.StateFailed
@@ -157,12 +158,44 @@ func (d *Dyno) charge(id string, o wire.Order) chargeResult {
 	return res
 }
 
-// postCharge sends one charge; declined is set for a 4xx answer, and
-// overhead is what the gateway said it spent beyond its latency
-// (wire.HeaderOverhead), 0 when it said nothing.
-func (d *Dyno) postCharge(id string, o wire.Order) (chargeID string, overhead time.Duration, declined bool, err error) {
+// gatewayWait is the modelled time a charge kept its worker waiting, given
+// what the gateway said and the measured time of the call. With an exact
+// link (Config.ExactGatewayLink) it is the gateway's sampled latency when
+// it answered and the gateway timeout when it did not answer in time:
+// the round trip is the machine's. Otherwise it is the measured time less
+// the gateway's reported overhead, so a slowed link's delay is modelled.
+func (d *Dyno) gatewayWait(g gatewayAnswer, measured time.Duration) time.Duration {
+	if d.cfg.ExactGatewayLink {
+		switch {
+		case g.timedOut:
+			return d.cfg.GatewayTimeout.D()
+		case g.latency >= 0:
+			return g.latency
+		}
+	}
+	return max(measured-g.overhead, 0)
+}
+
+// gatewayAnswer is what one charge request came back with.
+type gatewayAnswer struct {
+	chargeID string
+	// overhead is what the gateway said it spent beyond its latency
+	// (wire.HeaderOverhead), 0 when it said nothing; latency is the
+	// latency it sampled (wire.HeaderLatency), -1 when it said nothing.
+	overhead, latency time.Duration
+	declined          bool // a 4xx answer
+	timedOut          bool // no answer within the gateway timeout
+	err               error
+}
+
+// postCharge sends one charge.
+func (d *Dyno) postCharge(id string, o wire.Order) (g gatewayAnswer) {
+	g.latency = -1
 	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.GatewayTimeout.D())
 	defer cancel()
+	defer func() {
+		g.timedOut = g.err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
+	}()
 	body, err := json.Marshal(wire.ChargeRequest{
 		Customer:    o.Customer,
 		AmountCents: o.AmountCents,
@@ -170,34 +203,45 @@ func (d *Dyno) postCharge(id string, o wire.Order) (chargeID string, overhead ti
 		CardToken:   o.CardToken,
 	})
 	if err != nil {
-		return "", 0, false, err
+		g.err = err
+		return g
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.cfg.Gateway+wire.PathCharges, bytes.NewReader(body))
 	if err != nil {
-		return "", 0, false, err
+		g.err = err
+		return g
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(wire.HeaderIdempotencyKey, id)
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return "", 0, false, err
+		g.err = err
+		return g
 	}
 	defer resp.Body.Close()
 	if ns, perr := strconv.ParseInt(resp.Header.Get(wire.HeaderOverhead), 10, 64); perr == nil && ns > 0 {
-		overhead = time.Duration(ns)
+		g.overhead = time.Duration(ns)
+	}
+	if ns, perr := strconv.ParseInt(resp.Header.Get(wire.HeaderLatency), 10, 64); perr == nil && ns >= 0 {
+		g.latency = time.Duration(ns)
 	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return "", 0, false, err
+		g.err = err
+		return g
 	}
 	if resp.StatusCode >= 300 {
-		return "", overhead, resp.StatusCode < 500, fmt.Errorf("gateway answered %d", resp.StatusCode)
+		g.declined = resp.StatusCode < 500
+		g.err = fmt.Errorf("gateway answered %d", resp.StatusCode)
+		return g
 	}
 	var ch wire.Charge
 	if err := json.Unmarshal(b, &ch); err != nil || ch.ID == "" {
-		return "", overhead, false, fmt.Errorf("gateway answered %d without a charge", resp.StatusCode)
+		g.err = fmt.Errorf("gateway answered %d without a charge", resp.StatusCode)
+		return g
 	}
-	return ch.ID, overhead, false, nil
+	g.chargeID = ch.ID
+	return g
 }
 
 // dbDo sends one request to the db and returns its status; the body is

@@ -238,6 +238,7 @@ func (g *Gateway) charge(w http.ResponseWriter, r *http.Request) {
 	}
 	overhead := max(time.Since(began)-latency, 0)
 	w.Header().Set(wire.HeaderOverhead, strconv.FormatInt(int64(overhead), 10))
+	w.Header().Set(wire.HeaderLatency, strconv.FormatInt(int64(latency), 10))
 	service.WriteJSON(w, status, ch)
 }
 

@@ -29,6 +29,12 @@ const (
 	// store, its timer's lateness). Dynos leave it out of the gateway
 	// wait they hold a worker for, so it is not modelled time.
 	HeaderOverhead = "X-Paydrill-Overhead"
+	// HeaderLatency is set by the gateway on a charge's answer: the
+	// nanoseconds of latency it sampled for the charge, the modelled part
+	// of the wait. A dyno whose gateway link adds no modelled time holds
+	// its worker for exactly this, so the real round trip is the
+	// machine's, never the model's.
+	HeaderLatency = "X-Paydrill-Latency"
 )
 
 // Which path answered a request at the edge.
@@ -179,7 +185,11 @@ type DynoRecord struct {
 	// the work's real duration when that was longer. Arrived + Queued +
 	// Busy is when the worker became free in the model; Finished is when
 	// it did on the machine (later by the machine's lateness).
-	Busy     time.Duration `json:"busy_ns"`
+	Busy time.Duration `json:"busy_ns"`
+	// Work is the real time the order's calls to the db and the gateway
+	// took; past Service + Gateway it is the machine's overrun, which
+	// delays the worker beyond the model.
+	Work     time.Duration `json:"work_ns"`
 	Finished time.Time     `json:"finished"`
 	Status   int           `json:"status"`
 	Outcome  string        `json:"outcome"` // charged, deferred, failed, duplicate, error
