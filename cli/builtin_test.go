@@ -144,6 +144,9 @@ func checkBuiltin(t *testing.T, name, runtime string) {
 			t.Errorf("the result has no %s", k)
 		}
 	}
+	if h, ok := r["harness"].(map[string]any); ok {
+		t.Logf("speed %v, queue distortion %v, wall %v s; %v", r["speed"], h["queue_distortion"], h["wall_s"], h["notes"])
+	}
 	if r["runtime"] != runtime {
 		t.Errorf("runtime %v, want %s", r["runtime"], runtime)
 	}

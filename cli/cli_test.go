@@ -204,3 +204,19 @@ func TestSameSeedSendsTheSameOrders(t *testing.T) {
 		t.Fatal("different seeds sent the same orders")
 	}
 }
+
+// A system larger than this process can hold is refused before anything
+// starts, by validate and by run alike, with the key and how many fit.
+func TestOversizedSystemIsRefusedSayingHowManyFit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.yaml")
+	if err := os.WriteFile(path, []byte("name: huge\nduration: 1m\nsystem:\n  dynos: {count: 20000}\nload: {rate: 5/s}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"validate", path}, {"run", path, "--quiet"}} {
+		code, _, stderr := paydrill(t, args...)
+		if code != 2 || !strings.Contains(stderr, "huge.yaml:4:18: system.dynos.count: 20000 dynos") ||
+			!strings.Contains(stderr, "dynos of this kind fit here") {
+			t.Errorf("%s: exit %d, %q; want 2 naming the file, line and key and how many fit", args[0], code, stderr)
+		}
+	}
+}

@@ -21,12 +21,15 @@ import (
 // runFlags are the settings `run` shares with `suite` and `sweep`.
 type runFlags struct {
 	runtime string
-	speed   float64
+	speed   string
 	seed    int64
 	sets    []string
 	out     string
 	json    bool
 	quiet   bool
+	// proxyAll wires every link through toxiproxy, not only the ones a
+	// fault names.
+	proxyAll bool
 	// allowSaturated keeps the exit code of a run the harness could not
 	// keep up with (harness.saturated) at 0/1 instead of 3.
 	allowSaturated bool
@@ -35,7 +38,10 @@ type runFlags struct {
 func (f *runFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.runtime, "runtime", "embedded", "where the system runs: embedded (in this process, needs nothing but Go) or docker")
-	fs.Float64Var(&f.speed, "speed", 0, "run the model N times faster than the wall clock (overrides the scenario's speed; without it the docker runtime runs at most at speed 5)")
+	fs.StringVar(&f.speed, "speed", "", "run the model N times faster than the wall clock, or auto: the highest speed this machine holds with a "+
+		"factor 2 of margin, measured at start (overrides the scenario's speed; without it the docker runtime runs at most at speed 5)")
+	fs.BoolVar(&f.proxyAll, "proxy-all", false,
+		"put every link through toxiproxy, not only the ones a fault names (costs the machine more per order; the report lists the proxied links)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice (overrides the scenario's seed)")
 	fs.StringArrayVar(&f.sets, "set", nil, "override a scenario setting, KEY=VALUE, e.g. dynos.count=8 or load.rate=20/s (repeatable)")
 	fs.StringVar(&f.out, "out", "", "directory for report.json, the load results, the exports and the stores (default: a new directory under the system temp dir)")
@@ -73,8 +79,8 @@ func (f *runFlags) scenario(cmd *cobra.Command, arg string) (*scenarios.Scenario
 		return nil, harness.BadInput(err)
 	}
 	if cmd.Flags().Changed("speed") {
-		if err := s.Set("speed", strconv.FormatFloat(f.speed, 'g', -1, 64)); err != nil {
-			return nil, harness.BadInput(err)
+		if err := s.Set("speed", f.speed); err != nil {
+			return nil, harness.BadInput(fmt.Errorf("--speed %q: %w", f.speed, err))
 		}
 	}
 	if cmd.Flags().Changed("seed") {
@@ -94,14 +100,18 @@ func (f *runFlags) scenario(cmd *cobra.Command, arg string) (*scenarios.Scenario
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, harness.BadInput(errors.Join(errs...))
 	}
+	if f.runtime != "docker" {
+		if err := harness.CheckCapacity(s); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
-// keepSpeed says whether the user chose the speed (--speed, whose 0
-// default is not a valid speed, or --set speed=N), which a runtime's speed
-// limit then leaves alone.
+// keepSpeed says whether the user chose the speed (--speed or --set
+// speed=N), which a runtime's speed limit then leaves alone.
 func (f *runFlags) keepSpeed() bool {
-	if f.speed != 0 {
+	if f.speed != "" {
 		return true
 	}
 	for _, kv := range f.sets {
@@ -110,6 +120,12 @@ func (f *runFlags) keepSpeed() bool {
 		}
 	}
 	return false
+}
+
+// options are the harness options these flags ask for; cal is shared by
+// the runs of one command (nil: each run measures the machine itself).
+func (f *runFlags) options(rt harness.Runtime, dir string, cal *harness.Calibrator) harness.Options {
+	return harness.Options{Runtime: rt, Dir: dir, KeepSpeed: f.keepSpeed(), ProxyAll: f.proxyAll, Calibrator: cal}
 }
 
 // runtimeNamed returns the runtime the --runtime flag names.
@@ -172,7 +188,7 @@ Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input,
 				return err
 			}
 			id, dir := f.runDir(s.Name)
-			opt := harness.Options{Runtime: rt, Dir: dir, KeepSpeed: f.keepSpeed()}
+			opt := f.options(rt, dir, nil)
 			if !f.quiet && env.StderrIsTerminal {
 				opt.Progress = env.Stderr
 			}

@@ -22,14 +22,22 @@ func newValidate(env Env) *cobra.Command {
 		Use:   "validate FILES...",
 		Short: "Parse and check scenario files; nothing runs",
 		Long: `Parse and check scenario files without running anything. Every problem of
-every file is reported, each with its file, line, column and key.
+every file is reported, each with its file, line, column and key. A system
+larger than this machine can hold on the embedded runtime (its open files
+with every worker busy, within ulimit -n) is a problem too, and the
+message says how many dynos of that kind fit.
 Exit 2 when any file has a problem.`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := 0
 			for _, path := range args {
-				_, errs := scenarios.CheckFile(path)
+				s, errs := scenarios.CheckFile(path)
 				if len(errs) == 0 {
+					if err := harness.CheckCapacity(s); err != nil {
+						bad++
+						fmt.Fprintln(env.Stderr, err)
+						continue
+					}
 					fmt.Fprintf(env.Stdout, "%s: ok\n", path)
 					continue
 				}

@@ -177,12 +177,13 @@ func runSuite(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, run
 	}
 	next := make(chan int)
 	var wg sync.WaitGroup
+	cal := &harness.Calibrator{} // one measure of the machine for every run
 	for range min(parallel, len(runs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				res.Scenarios[i] = runOne(ctx, env, f, rt, runs[i], i, len(runs), dir, id, parallel, logf)
+				res.Scenarios[i] = runOne(ctx, env, f, rt, cal, runs[i], i, len(runs), dir, id, parallel, logf)
 			}
 		}()
 	}
@@ -202,13 +203,13 @@ func runSuite(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, run
 }
 
 // runOne runs scenario i of n and writes its report.
-func runOne(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, run suiteRun, i, n int, dir, id string, parallel int,
+func runOne(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, cal *harness.Calibrator, run suiteRun, i, n int, dir, id string, parallel int,
 	logf func(string, ...any)) reports.SuiteRun {
 	s := run.s
 	out := reports.SuiteRun{File: run.arg}
 	runDir := filepath.Join(dir, fmt.Sprintf("%02d-%s", i+1, fileSafe(s.Name)))
 	logf("suite [%d/%d] %s: running\n", i+1, n, s.Name)
-	opt := harness.Options{Runtime: rt, Dir: runDir, KeepSpeed: f.keepSpeed()}
+	opt := f.options(rt, runDir, cal)
 	if parallel == 1 && !f.quiet && env.StderrIsTerminal {
 		opt.Progress = env.Stderr
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +24,9 @@ import (
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
 )
+
+// benchDynos is the pipeline's dyno count unless told otherwise.
+const benchDynos = 4
 
 // BenchOptions bound a throughput benchmark: each of its two phases stops
 // after Duration or MaxHits requests, whichever comes first.
@@ -53,7 +55,7 @@ func (o *BenchOptions) defaults() {
 		o.Connections = 64
 	}
 	if o.Dynos <= 0 {
-		o.Dynos = 4
+		o.Dynos = benchDynos
 	}
 	if o.Workers <= 0 {
 		o.Workers = 16
@@ -145,10 +147,7 @@ func Bench(ctx context.Context, opt BenchOptions) (*BenchResult, error) {
 		}
 	}
 	res.Pipeline = fullRate(ctx, opt, func(i int, t *vegeta.Target) {
-		o := orders.Order(i)
-		t.Method, t.URL = http.MethodPost, sys.Edge+wire.PathOrders
-		t.Body, _ = json.Marshal(wire.Order{Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents, CardToken: o.CardToken})
-		t.Header = http.Header{"Content-Type": {"application/json"}, wire.HeaderRequestID: {o.RequestID}}
+		orderTarget(t, sys.Edge, orders.Order(i))
 	}, func(r *vegeta.Result) bool {
 		return r.Code == http.StatusCreated && r.Headers.Get(wire.HeaderAnsweredBy) == wire.AnsweredByProduction
 	})

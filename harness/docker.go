@@ -230,7 +230,7 @@ func (d Docker) Start(ctx context.Context, p *Plan, dir string) (sys *System, er
 			err := run.startContainer(startCtx, tag, s)
 			<-sem
 			if err == nil && s == tp {
-				booting.Links, err = dockerLinks(run.comp("toxiproxy").hostAddr(), p.Dynos)
+				booting.Links, err = dockerLinks(run.comp("toxiproxy").hostAddr(), p)
 			}
 			if err != nil {
 				fail(err)
@@ -270,7 +270,18 @@ type dockerSpec struct {
 // of the peers they reach directly (their alias).
 func dockerSpecs(p *Plan) []*dockerSpec {
 	direct := func(alias string) string { return fmt.Sprintf("http://%s:%d", alias, componentPort) }
-	via := func(port int) string { return fmt.Sprintf("http://toxiproxy:%d", port) }
+	// via is the address of alias over link: the toxiproxy container's
+	// port for it when the plan proxies the link, else alias directly.
+	via := func(link, alias string) string {
+		if !p.Proxies(link) {
+			return direct(alias)
+		}
+		port := linkPorts[link]
+		if i, ok := dynoIndex(link); ok {
+			port = dynoProxyBase + i
+		}
+		return fmt.Sprintf("http://toxiproxy:%d", port)
+	}
 	var out []*dockerSpec
 	add := func(role, alias, store string, cfg any) {
 		b, err := json.Marshal(cfg)
@@ -301,10 +312,10 @@ func dockerSpecs(p *Plan) []*dockerSpec {
 	for i := 1; i <= p.Dynos; i++ {
 		dc := p.Dyno
 		dc.Name = fmt.Sprintf("dyno-%d", i)
-		dc.Gateway, dc.DB = via(linkPorts["dyno->gateway"]), via(linkPorts["dyno->db"])
+		dc.Gateway, dc.DB = via("dyno->gateway", "gateway"), via("dyno->db", "db")
 		dc.Seed = p.Seed*1000 + int64(i)
 		add(dynoRole(i), dc.Name, "", dc)
-		pool = append(pool, via(dynoProxyBase+i))
+		pool = append(pool, via(dynoLink(i), dc.Name))
 	}
 	rc := p.Router
 	rc.Dynos = pool
@@ -312,17 +323,17 @@ func dockerSpecs(p *Plan) []*dockerSpec {
 	add("router", "router", "", rc)
 
 	ec := p.Edge
-	ec.Production, ec.Capture = via(linkPorts["edge->router"]), via(linkPorts["edge->capture"])
+	ec.Production, ec.Capture = via("edge->router", "router"), via("edge->capture", "capture")
 	ec.Seed = p.Seed*1000 + 102
 	add("edge", "edge", "", ec)
 
 	pc := p.Replayer
-	pc.Capture, pc.Production = direct("capture"), via(linkPorts["replayer->router"])
+	pc.Capture, pc.Production = direct("capture"), via("replayer->router", "router")
 	pc.Store = "/data/replayer.sqlite"
 	add("replayer", "replayer", "replayer.sqlite", pc)
 
 	kc := p.Reconciler
-	kc.DB, kc.Gateway = direct("db"), via(linkPorts["reconciler->gateway"])
+	kc.DB, kc.Gateway = direct("db"), via("reconciler->gateway", "gateway")
 	kc.Store = "/data/reconciler.sqlite"
 	add("reconciler", "reconciler", "reconciler.sqlite", kc)
 	return out
@@ -339,11 +350,15 @@ var linkPorts = map[string]int{
 	"reconciler->gateway": 9006,
 }
 
-// dockerLinks creates every link's proxy in the toxiproxy container (API
-// at apiAddr, a published 127.0.0.1 port), in the embedded runtime's order.
-func dockerLinks(apiAddr string, dynos int) (*Links, error) {
+// dockerLinks creates the proxy of every link the plan proxies in the
+// toxiproxy container (API at apiAddr, a published 127.0.0.1 port), in
+// the embedded runtime's order.
+func dockerLinks(apiAddr string, p *Plan) (*Links, error) {
 	links := newLinks(toxiclient.NewClient(apiAddr))
 	mk := func(link string, port int, upstream string, aliases ...string) error {
+		if !p.Proxies(link) {
+			return nil
+		}
 		_, err := links.proxy(link, fmt.Sprintf("0.0.0.0:%d", port), fmt.Sprintf("%s:%d", upstream, componentPort), aliases...)
 		return err
 	}
@@ -353,8 +368,8 @@ func dockerLinks(apiAddr string, dynos int) (*Links, error) {
 	if err := mk("dyno->db", linkPorts["dyno->db"], "db"); err != nil {
 		return nil, err
 	}
-	for i := 1; i <= dynos; i++ {
-		if err := mk(fmt.Sprintf("router->dyno[%d]", i), dynoProxyBase+i, fmt.Sprintf("dyno-%d", i), "router->dyno"); err != nil {
+	for i := 1; i <= p.Dynos; i++ {
+		if err := mk(dynoLink(i), dynoProxyBase+i, fmt.Sprintf("dyno-%d", i), routerDynoLink); err != nil {
 			return nil, err
 		}
 	}
@@ -367,6 +382,16 @@ func dockerLinks(apiAddr string, dynos int) (*Links, error) {
 		}
 	}
 	return links, nil
+}
+
+// dynoIndex is i for the link router->dyno[i].
+func dynoIndex(link string) (int, bool) {
+	rest, ok := strings.CutPrefix(link, routerDynoLink+"[")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
+	return i, err == nil
 }
 
 // dockerRun is everything one Start created.

@@ -66,7 +66,12 @@ func (Embedded) Start(ctx context.Context, p *Plan, dir string) (_ *System, err 
 		sys.Components[role] = srv.URL()
 		return srv.URL(), nil
 	}
+	// via is the address a component reaches upstreamURL at over link:
+	// a toxiproxy relay when the plan proxies the link, else upstreamURL.
 	via := func(link, upstreamURL string, aliases ...string) (string, error) {
+		if !p.Proxies(link) {
+			return upstreamURL, nil
+		}
 		addr, err := links.proxy(link, "127.0.0.1:0", hostPort(upstreamURL), aliases...)
 		return "http://" + addr, err
 	}
@@ -112,7 +117,7 @@ func (Embedded) Start(ctx context.Context, p *Plan, dir string) (_ *System, err 
 		if err != nil {
 			return nil, err
 		}
-		pu, err := via(fmt.Sprintf("router->dyno[%d]", i), u, "router->dyno")
+		pu, err := via(dynoLink(i), u, routerDynoLink)
 		if err != nil {
 			return nil, err
 		}

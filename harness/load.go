@@ -35,7 +35,10 @@ func (o Outcome) Rejected() bool { return o.Code >= 400 && o.Code < 500 }
 // loadRun drives one phase of order traffic with vegeta.
 type loadRun struct {
 	plan    LoadPlan
-	target  string
+	edge    string // the edge's base URL
+	// systemFDs is what the system holds in this process (see
+	// capacity.go), so the load leaves it room.
+	systemFDs int
 	orders  OrderSource
 	results *os.File // vegeta's JSON results, one a line
 	sentLog *os.File // every order sent, one a line
@@ -59,14 +62,7 @@ func (l *loadRun) targeter() vegeta.Targeter {
 	return func(t *vegeta.Target) error {
 		i := int(l.next.Add(1) - 1)
 		o := l.orders.Order(i)
-		body, err := json.Marshal(wire.Order{Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents, CardToken: o.CardToken})
-		if err != nil {
-			return err
-		}
-		t.Method = http.MethodPost
-		t.URL = l.target
-		t.Body = body
-		t.Header = http.Header{"Content-Type": {"application/json"}, wire.HeaderRequestID: {o.RequestID}}
+		orderTarget(t, l.edge, o)
 		l.mu.Lock()
 		l.sent = append(l.sent, o)
 		if err := l.sentEnc.Encode(o); err != nil && l.sentErr == nil {
@@ -107,9 +103,10 @@ func (l *loadRun) attack(began time.Time) (time.Duration, error) {
 	for _, s := range l.plan.Stages {
 		peak = max(peak, s.From, s.To)
 	}
-	// Enough workers for every order to wait its full timeout at peak rate,
-	// and a hard bound so a broken system cannot exhaust the machine.
-	maxWorkers := uint64(min(max(peak*l.plan.Timeout.Seconds()+10, 10), 20000))
+	// Enough workers for every order to wait its full timeout at peak
+	// rate, and a bound so a broken system cannot exhaust the machine's
+	// open files: past it the load falls behind, and says so.
+	maxWorkers := loadWorkers(peak, l.plan.Timeout.Seconds(), l.systemFDs, FileLimit())
 	atk := vegeta.NewAttacker(
 		vegeta.Client(client),
 		vegeta.MaxWorkers(maxWorkers),

@@ -1,11 +1,18 @@
 package harness
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand"
+	"net/http"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"paydrill/sim/dist"
+	"paydrill/sim/wire"
 )
 
 // SentOrder is one order the load sent, as generated from the seed.
@@ -63,3 +70,34 @@ func (s *splitmix) Uint64() uint64 {
 }
 func (s *splitmix) Int63() int64    { return int64(s.Uint64() >> 1) }
 func (s *splitmix) Seed(seed int64) { s.state = uint64(seed) }
+
+// Body is the order's JSON body as the edge receives it.
+func (o SentOrder) Body() []byte {
+	b, err := json.Marshal(wire.Order{Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents, CardToken: o.CardToken})
+	if err != nil {
+		panic("harness: an order does not marshal: " + err.Error()) // strings and an int64 always do
+	}
+	return b
+}
+
+// orderHeader is the order's headers: its request id, as a client that
+// retries would send it.
+func (o SentOrder) header() http.Header {
+	return http.Header{"Content-Type": {"application/json"}, wire.HeaderRequestID: {o.RequestID}}
+}
+
+// orderTarget fills t with order o sent to the edge at base: the one
+// way the run, the bench and the tests send an order.
+func orderTarget(t *vegeta.Target, base string, o SentOrder) {
+	t.Method, t.URL, t.Body, t.Header = http.MethodPost, base+wire.PathOrders, o.Body(), o.header()
+}
+
+// OrderRequest is order o as one POST to the edge at base.
+func OrderRequest(ctx context.Context, base string, o SentOrder) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+wire.PathOrders, bytes.NewReader(o.Body()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = o.header()
+	return req, nil
+}

@@ -1,6 +1,10 @@
 package harness
 
 import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"paydrill/sim/capture"
@@ -41,6 +45,11 @@ type Plan struct {
 
 	Load   LoadPlan
 	Faults []FaultPlan
+	// Proxied lists, sorted, the links that pass through a toxiproxy
+	// relay (each dyno's link by its own name, router->dyno[i]): the ones
+	// a fault names, or all of them (ProxyAll). Every other link is wired
+	// directly, which costs the machine less per order.
+	Proxied []string
 
 	SettleTimeout time.Duration // wall
 	SettleQuiet   time.Duration // wall
@@ -99,4 +108,82 @@ func (l LoadPlan) Total() time.Duration {
 		d += s.Duration
 	}
 	return d
+}
+
+// The links of DESIGN.md a fault may name; routerDynoLink names every
+// dyno's link at once, routerDynoLink+"[i]" the i-th.
+const routerDynoLink = "router->dyno"
+
+// fixedLinks are the links that exist once per system.
+var fixedLinks = []string{"edge->router", "edge->capture", "dyno->gateway", "dyno->db", "replayer->router", "reconciler->gateway"}
+
+// AllLinks lists every link of a system of n dynos, sorted.
+func AllLinks(n int) []string {
+	out := append([]string(nil), fixedLinks...)
+	for i := 1; i <= n; i++ {
+		out = append(out, dynoLink(i))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// dynoLink names the router's link to the i-th dyno (1-based).
+func dynoLink(i int) string { return fmt.Sprintf("%s[%d]", routerDynoLink, i) }
+
+// faultedLinks are the links the faults of p name, each dyno's link
+// separately, sorted: the links that need a toxiproxy relay.
+func faultedLinks(faults []FaultPlan, dynos int) []string {
+	set := map[string]bool{}
+	for _, f := range faults {
+		switch {
+		case containerFaults[f.Toxic]:
+		case f.Link == routerDynoLink:
+			for i := 1; i <= dynos; i++ {
+				set[dynoLink(i)] = true
+			}
+		case f.Link != "":
+			set[f.Link] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for l := range set {
+		out = append(out, l)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Proxies says whether link passes through a toxiproxy relay in this
+// plan; every other link is wired directly.
+func (p *Plan) Proxies(link string) bool {
+	_, found := slices.BinarySearch(p.Proxied, link)
+	return found
+}
+
+// ProxyAll puts every link through toxiproxy (--proxy-all).
+func (p *Plan) ProxyAll() { p.Proxied = AllLinks(p.Dynos) }
+
+// ProxiedSummary lists the proxied links for a person: every dyno's link
+// as one "router->dyno" when all are proxied.
+func ProxiedSummary(proxied []string, dynos int) []string {
+	out := []string{}
+	n := 0
+	for _, l := range proxied {
+		if strings.HasPrefix(l, routerDynoLink+"[") {
+			n++
+			continue
+		}
+		out = append(out, l)
+	}
+	if n > 0 && n == dynos {
+		out = append(out, routerDynoLink)
+	} else {
+		for _, l := range proxied {
+			if strings.HasPrefix(l, routerDynoLink+"[") {
+				out = append(out, l)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -54,6 +54,12 @@ type HarnessHealth struct {
 	// load early; AbortReason says which, with its value and when.
 	Aborted     bool   `json:"aborted"`
 	AbortReason string `json:"abort_reason,omitempty"`
+	// SpeedAuto is what speed: auto chose and why; absent when the
+	// scenario gave its speed.
+	SpeedAuto *SpeedChoice `json:"speed_auto,omitempty"`
+	// ProxiedLinks are the links that passed through toxiproxy (a fault
+	// names them, or --proxy-all); the others were wired directly.
+	ProxiedLinks []string `json:"proxied_links"`
 }
 
 // OrderCounts is what the client was told, order by order.

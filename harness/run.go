@@ -33,6 +33,12 @@ type Options struct {
 	// KeepSpeed runs a scenario at its speed even when the runtime has a
 	// lower SpeedLimit (see RunScenario): the user chose the speed.
 	KeepSpeed bool
+	// ProxyAll puts every link through toxiproxy, not only the ones a
+	// fault names (--proxy-all).
+	ProxyAll bool
+	// Calibrator measures the machine for speed: auto; nil measures
+	// afresh for this run. A suite or a sweep shares one.
+	Calibrator *Calibrator
 }
 
 // speedLimiter is a runtime that cannot keep the model above a speed.
@@ -74,11 +80,12 @@ func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
 	}
 	defer sentLog.Close()
 	load := &loadRun{
-		plan:    p.Load,
-		target:  sys.Edge + wire.PathOrders,
-		orders:  OrderSource{Seed: p.Load.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount},
-		results: results,
-		sentLog: sentLog,
+		plan:      p.Load,
+		edge:      sys.Edge,
+		systemFDs: systemFDs(p.Dynos, p.Dyno.Workers, func(i int) bool { return p.Proxies(dynoLink(i)) }),
+		orders:    OrderSource{Seed: p.Load.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount},
+		results:   results,
+		sentLog:   sentLog,
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -154,6 +161,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
 	r.ModelDurationS = p.Load.Total().Seconds() * p.Speed
 	r.OutDir = opt.Dir
 	r.Harness = health(p, load, span, lag, ev.Faults)
+	r.Harness.ProxiedLinks = ProxiedSummary(p.Proxied, p.Dynos)
 	queueDistortion(&r.Harness, ev.Dynos, p.Dyno.Workers, p.Speed)
 	r.Harness.Settled = settled
 	if !settled {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
+	"strings"
 	"time"
 
 	"paydrill/scenarios"
@@ -136,6 +138,7 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 		}
 		p.Faults = append(p.Faults, fp)
 	}
+	p.Proxied = faultedLinks(p.Faults, p.Dynos)
 	return p, nil
 }
 
@@ -168,24 +171,46 @@ func Evaluate(r *Result, exps []scenarios.Expectation) { Judge(r, nil, exps) }
 
 // RunScenario plans, runs and judges one scenario.
 //
-// A runtime with a SpeedLimit (docker) runs a scenario whose own speed is
+// A scenario with speed: auto runs at the speed AutoSpeed picks for this
+// machine (measured through opt.Calibrator), at most the runtime's
+// SpeedLimit; the result says which and why (harness.speed_auto). A
+// runtime with a SpeedLimit (docker) runs a scenario whose own speed is
 // higher at that limit instead, and the result's notes say so, unless
 // opt.KeepSpeed.
 func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt Options) (*Result, error) {
 	var note string
-	if lim, ok := opt.Runtime.(speedLimiter); ok && !opt.KeepSpeed && s.Speed > lim.SpeedLimit() {
+	var choice *SpeedChoice
+	lim, limited := opt.Runtime.(speedLimiter)
+	switch {
+	case s.AutoSpeed():
+		limit := 0.0
+		if limited {
+			limit = lim.SpeedLimit()
+		}
+		c, err := chooseSpeed(ctx, s, opt, limit)
+		if err != nil {
+			return nil, err
+		}
+		choice, note = &c, c.Why
+		chosen := *s
+		chosen.Speed = c.Speed
+		s = &chosen
+	case limited && !opt.KeepSpeed && s.Speed > lim.SpeedLimit():
 		slower := *s
 		slower.Speed = lim.SpeedLimit()
 		note = fmt.Sprintf("ran at speed %g, not the scenario's %g: the %s runtime's hops are too slow for more "+
 			"(pass --speed to insist)", slower.Speed, s.Speed, opt.Runtime.Name())
-		if opt.Progress != nil {
-			fmt.Fprintln(opt.Progress, note)
-		}
 		s = &slower
+	}
+	if note != "" && opt.Progress != nil {
+		fmt.Fprintln(opt.Progress, note)
 	}
 	p, err := NewPlan(s, runID)
 	if err != nil {
 		return nil, err
+	}
+	if opt.ProxyAll {
+		p.ProxyAll()
 	}
 	var ev Evidence
 	opt.AbortIf, opt.Evidence = s.AbortIf, &ev
@@ -196,6 +221,55 @@ func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt O
 	if note != "" {
 		r.Harness.Notes = append([]string{note}, r.Harness.Notes...)
 	}
+	r.Harness.SpeedAuto = choice
 	Judge(r, &ev, s.Expect)
 	return r, nil
+}
+
+// chooseSpeed measures the machine (once per calibrator and wiring) and
+// picks the speed of an auto-speed scenario.
+func chooseSpeed(ctx context.Context, s *scenarios.Scenario, opt Options, limit float64) (SpeedChoice, error) {
+	planned := *s
+	planned.Speed = 1
+	p, err := NewPlan(&planned, "calibrate")
+	if err != nil {
+		return SpeedChoice{}, err
+	}
+	if opt.ProxyAll {
+		p.ProxyAll()
+	}
+	cal := opt.Calibrator
+	if cal == nil {
+		cal = &Calibrator{}
+	}
+	if opt.Progress != nil {
+		fmt.Fprintln(opt.Progress, "speed auto: measuring what an order costs this machine…")
+	}
+	m, err := cal.Cost(ctx, benchLinks(p.Proxied))
+	if err != nil {
+		return SpeedChoice{}, err
+	}
+	return AutoSpeed(s, m, limit)
+}
+
+// benchLinks maps a plan's proxied links onto the calibration pipeline's
+// (benchDynos dynos): the fixed links as they are, and every dyno's link
+// when any of the plan's dyno links is proxied.
+func benchLinks(proxied []string) []string {
+	var out []string
+	dynos := false
+	for _, l := range proxied {
+		if strings.HasPrefix(l, routerDynoLink+"[") {
+			dynos = true
+			continue
+		}
+		out = append(out, l)
+	}
+	if dynos {
+		for i := 1; i <= benchDynos; i++ {
+			out = append(out, dynoLink(i))
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -187,6 +187,10 @@ type SweepOptions struct {
 	Finished func(SweepRow) error
 	// KeepSpeed: see Options. A sweep over speed always keeps it.
 	KeepSpeed bool
+	// ProxyAll and Calibrator: see Options. Without a calibrator the
+	// sweep measures the machine once for all its rows.
+	ProxyAll   bool
+	Calibrator *Calibrator
 }
 
 // SweepScenarios applies every combination of the axes to base and
@@ -231,13 +235,17 @@ func Sweep(ctx context.Context, base *scenarios.Scenario, axes []Axis, opt Sweep
 	}
 	res := &SweepResult{Rows: []SweepRow{}}
 	keep := opt.KeepSpeed || slices.ContainsFunc(axes, func(a Axis) bool { return a.Key == "speed" })
+	cal := opt.Calibrator
+	if cal == nil {
+		cal = &Calibrator{}
+	}
 	for i, s := range runs {
 		if opt.Progress != nil {
 			fmt.Fprintf(opt.Progress, "sweep %d/%d: %s\n", i+1, len(runs), grid[i])
 		}
 		dir := filepath.Join(opt.Dir, rowDir(i, grid[i]))
 		r, err := RunScenario(ctx, s, fmt.Sprintf("%s-%d", opt.RunID, i+1),
-			Options{Runtime: opt.Runtime, Dir: dir, Progress: opt.Progress, KeepSpeed: keep})
+			Options{Runtime: opt.Runtime, Dir: dir, Progress: opt.Progress, KeepSpeed: keep, ProxyAll: opt.ProxyAll, Calibrator: cal})
 		if err != nil {
 			return res, fmt.Errorf("sweep row %d (%s): %w", i+1, grid[i], err)
 		}

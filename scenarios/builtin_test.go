@@ -37,11 +37,10 @@ func TestBuiltins(t *testing.T) {
 			if s.Name != n || s.Description == "" || len(s.Expect) == 0 {
 				t.Errorf("name %q, description %q, %d expectations", s.Name, s.Description, len(s.Expect))
 			}
-			// Compressed enough to run in CI, not so much that the harness
-			// saturates (random-vs-least-conn's heavy-tailed queues hold
-			// only up to about 12 on 2 cores, and run at 5).
-			if s.Speed < 5 || s.Speed > 50 {
-				t.Errorf("speed %v", s.Speed)
+			// The speed a built-in can be trusted at depends on the
+			// machine it runs on: every one leaves it to the harness.
+			if !s.AutoSpeed() {
+				t.Errorf("speed %v, want auto", s.Speed)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -329,6 +330,21 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, f field) {
 		}
 		v.SetInt(x)
 	case reflect.Float64:
+		if f.unit == "speed" {
+			if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == "auto" {
+				v.SetFloat(SpeedAuto)
+				return
+			}
+			var x float64
+			if d.typed(n, path, "a number or auto", &x, "!!int", "!!float") {
+				if !(x > 0) || math.IsInf(x, 0) {
+					d.fail(n, path, "must be greater than 0, or auto, got %g", x)
+					return
+				}
+				v.SetFloat(x)
+			}
+			return
+		}
 		if f.unit == "rate" {
 			if s, ok := d.scalar(n, path, "a rate like 5/s or 300/m"); ok {
 				r, err := ParseRate(s)

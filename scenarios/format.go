@@ -66,6 +66,9 @@ func plain(v reflect.Value, f field) any {
 		if f.unit == "rate" {
 			return FormatRate(v.Float())
 		}
+		if f.unit == "speed" && v.Float() == SpeedAuto {
+			return "auto"
+		}
 		return v.Float()
 	case reflect.Bool:
 		return v.Bool()

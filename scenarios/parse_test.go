@@ -45,7 +45,7 @@ func TestBadFixtures(t *testing.T) {
 		}},
 		// Every problem at once, parse and validation errors mixed, in file order.
 		{"many-errors.yaml", []string{
-			`many-errors.yaml:3:8: speed: must be greater than 0, got 0`,
+			`many-errors.yaml:3:8: speed: must be greater than 0, or auto, got 0`,
 			`many-errors.yaml:4:11: duration: must be greater than 0, got 0s`,
 			`many-errors.yaml:6:22: system.router.strategy: unknown strategy "leastconn" (did you mean "least-conn"?)`,
 			`many-errors.yaml:9:14: system.dynos.workers: want an integer, got "two"`,
@@ -65,7 +65,7 @@ func TestBadFixtures(t *testing.T) {
 		{"wrong-types.yaml", []string{
 			`wrong-types.yaml:1:7: name: want a string, got a list`,
 			`wrong-types.yaml:2:7: seed: want an integer, got "forty-two"`,
-			`wrong-types.yaml:3:8: speed: want a number, got "fast"`,
+			`wrong-types.yaml:3:8: speed: want a number or auto, got "fast"`,
 			`wrong-types.yaml:4:11: duration: want a duration like 150ms, 15s or 2m, got "5"`,
 			`wrong-types.yaml:6:10: system.dynos: want a mapping of keys, got a list`,
 			`wrong-types.yaml:7:26: system.gateway.idempotency: want true or false, got "yes"`,
@@ -359,9 +359,13 @@ func TestParseInline(t *testing.T) {
 		// Null sections are empty sections.
 		{"null section", "system:\nload:\n", ""},
 		// Null scalars are missing values.
-		{"null scalar", "speed:\n", `x.yaml:1:7: speed: missing value: want a number`},
+		{"null scalar", "speed:\n", `x.yaml:1:7: speed: missing value: want a number or auto`},
 		// Ints are numbers.
 		{"int speed", "speed: 50\n", ""},
+		// The speed is a number greater than 0, or auto; never a quoted number.
+		{"auto speed", "speed: auto\n", ""},
+		{"negative speed", "speed: -1\n", `x.yaml:1:8: speed: must be greater than 0, or auto, got -1`},
+		{"other word speed", "speed: fastest\n", `x.yaml:1:8: speed: want a number or auto, got "fastest"`},
 		// Unquoted money is read from its text, exactly.
 		{"unquoted money", "system: {app: {risk_limit: 99.99}}\n", ""},
 		// A $ prefix is allowed on money.

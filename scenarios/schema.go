@@ -106,6 +106,8 @@ func (g *schemaGen) property(owner reflect.Type, f field, dv reflect.Value) *oma
 		}
 	case f.typ.Kind() == reflect.Struct:
 		p = g.object(f.typ, dv)
+	case f.unit == "speed":
+		p = g.ref("speed", speedDef)
 	case f.unit == "rate":
 		p = g.ref("rate", rateDef)
 	case f.unit == "money":
@@ -177,6 +179,18 @@ func durationDef() *omap {
 	m := &omap{}
 	m.add("description", "A Go-style duration of model time: 150ms, 15s, 2m, 1h30m (or 0).")
 	m.add("anyOf", []any{s, z})
+	return m
+}
+
+func speedDef() *omap {
+	num := &omap{}
+	num.add("type", "number")
+	num.add("exclusiveMinimum", 0)
+	auto := &omap{}
+	auto.add("const", "auto")
+	m := &omap{}
+	m.add("description", "A speed: a number greater than 0 (how many times faster than the wall clock), or auto.")
+	m.add("oneOf", []any{num, auto})
 	return m
 }
 

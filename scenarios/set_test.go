@@ -20,6 +20,7 @@ func TestSet(t *testing.T) {
 		{"load.rate", "20/s", func(s *Scenario) any { return s.Load.Rate }, 20.0},
 		{"speed", "50", func(s *Scenario) any { return s.Speed }, 50.0},
 		{"speed", "2.5", func(s *Scenario) any { return s.Speed }, 2.5},
+		{"speed", "auto", func(s *Scenario) any { return s.AutoSpeed() }, true},
 		{"seed", "7", func(s *Scenario) any { return s.Seed }, int64(7)},
 		{"duration", "90s", func(s *Scenario) any { return s.Duration }, 90 * time.Second},
 		// Short forms without system.
@@ -84,7 +85,7 @@ func TestSetErrors(t *testing.T) {
 		{"dynos.count", "2.5", `--set: system.dynos.count: want an integer, got the number 2.5`},
 		{"load.rate", "5", `--set: load.rate: want a rate like 5/s or 300/m, got "5"`},
 		{"app.risk_limit", "1.001", `--set: system.app.risk_limit: want an amount of dollars like "35.00", got "1.001": at most 2 decimals (cents)`},
-		{"speed", "", `--set: speed: missing value: want a number`},
+		{"speed", "", `--set: speed: missing value: want a number or auto`},
 		{"duration", "[1", `--set: duration: not a YAML value: line 1: did not find expected ',' or ']'`},
 		{"faults[0].attributes.latency", "1s", `--set: faults[0].attributes.latency: unknown attribute for toxic timeout (one of timeout)`},
 		{"expect[0]", "lost == 0", `--set: expect[0]: unknown result key "lost" (see the result keys in DESIGN.md, e.g. double_charges, lost_orders, rto_s, latency_ms.p99)`},
@@ -238,7 +239,8 @@ func TestGet(t *testing.T) {
 		{"system.app.risk_limit", "100.00"},    // money
 		{"load.rate", "5/s"},                   // rate
 		{"system.reconciler.window", "10m"},    // duration
-		{"speed", "20"},                        // number
+		{"speed", "auto"},                      // a speed left to the harness
+		{"seed", "42"},                         // number
 		{"gateway.idempotency", "false"},       // bool
 		{"faults[0].attributes.timeout", "0s"}, // attribute, back to a duration
 		{"expect[1]", "lost_orders == 0"},      // expression

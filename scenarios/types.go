@@ -18,7 +18,7 @@ type Scenario struct {
 	Name        string        `yaml:"name" doc:"Short name of the scenario; defaults to the file name without its extension."`
 	Description string        `yaml:"description,omitempty" doc:"One line saying what the scenario shows; paydrill list prints it."`
 	Seed        int64         `yaml:"seed" doc:"Seed of every random choice (routing, service times, amounts, customers), so a run can be repeated."`
-	Speed       float64       `yaml:"speed" doc:"How many times faster than the wall clock the model runs: every duration handed to a component is divided by it and the load rate multiplied by it. Reports stay in model time." min:"0" exclusive:"true"`
+	Speed       float64       `yaml:"speed" unit:"speed" doc:"How many times faster than the wall clock the model runs: every duration handed to a component is divided by it and the load rate multiplied by it. Reports stay in model time. auto: the harness measures this machine at start and picks the highest speed that leaves it a factor 2 of margin for this scenario's load and system (the report says which and why)."`
 	Duration    time.Duration `yaml:"duration" doc:"Model time the load runs for."`
 	System      System        `yaml:"system" doc:"The simulated payment system."`
 	Load        Traffic       `yaml:"load" doc:"The order traffic driven through the edge."`
@@ -207,6 +207,13 @@ func (d MoneyDist) Spec() dist.Spec {
 	}
 	return s
 }
+
+// SpeedAuto is the Speed of a scenario that says `speed: auto`: the harness
+// picks the speed when it runs (see harness.AutoSpeed).
+const SpeedAuto = -1.0
+
+// AutoSpeed says whether the speed is left to the harness.
+func (s *Scenario) AutoSpeed() bool { return s.Speed == SpeedAuto }
 
 // Default returns the scenario every file starts from: a small healthy
 // system (5 dynos × 2 workers at about 15% utilisation) under 5 orders a

@@ -87,8 +87,8 @@ func (v *validator) run() {
 	if strings.TrimSpace(s.Name) == "" {
 		v.errorf("name", "must not be empty")
 	}
-	if !(s.Speed > 0) || math.IsInf(s.Speed, 0) {
-		v.errorf("speed", "must be greater than 0, got %g", s.Speed)
+	if !s.AutoSpeed() && (!(s.Speed > 0) || math.IsInf(s.Speed, 0)) {
+		v.errorf("speed", "must be greater than 0, or auto, got %g", s.Speed)
 	}
 	v.positive("duration", s.Duration)
 

@@ -28,7 +28,7 @@ func TestValidate(t *testing.T) {
 		want   string // the whole error text
 	}{
 		{"empty name", func(s *Scenario) { s.Name = " " }, "name: must not be empty"},
-		{"zero speed", func(s *Scenario) { s.Speed = 0 }, "speed: must be greater than 0, got 0"},
+		{"zero speed", func(s *Scenario) { s.Speed = 0 }, "speed: must be greater than 0, or auto, got 0"},
 		{"zero duration", func(s *Scenario) { s.Duration = 0 }, "duration: must be greater than 0, got 0s"},
 		{"negative failover timeout", func(s *Scenario) { s.System.Edge.FailoverTimeout = -time.Second }, "system.edge.failover_timeout: must be greater than 0, got -1s"},
 		{"unknown strategy", func(s *Scenario) { s.System.Router.Strategy = "roundrobin" }, `system.router.strategy: unknown strategy "roundrobin" (did you mean "round-robin"?)`},

@@ -1,0 +1,416 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand"
+	"net/http"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"paydrill/scenarios"
+	"paydrill/sim/dist"
+	"paydrill/sim/service"
+	"paydrill/sim/wire"
+)
+
+// speed: auto. A speed can be trusted when the machine keeps up with the
+// model at it, which depends on the machine, the scenario's load and its
+// system together, never on the speed alone. So the harness measures what
+// an order costs this machine (MeasureMachine, about a second), then picks
+// the highest speed of a short ladder at which, with a factor 2 of margin
+// on every bound the saturation check (health.go) applies:
+//
+//   - CPU: the scenario's peak order rate times the speed, at the CPU an
+//     order costs here, takes at most half of the CPUs that were free;
+//   - the dynos' real work (their db and gateway calls, which no model
+//     time covers beyond the service time) overruns the compressed
+//     service times by little enough that, amplified by the queue's
+//     utilisation, it adds at most half of maxQueueDistortion to the mean
+//     queue time; the real work is measured at light load and stretched
+//     by 1/(1−u) for the CPU share u the run itself will take;
+//   - timers: the 10 ms ticker's lateness while measuring, times the
+//     speed, is at most half of maxTimerLagModel.
+
+// speedLadder are the speeds auto chooses from: round numbers a person
+// reads at a glance.
+var speedLadder = []float64{1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100}
+
+// lightGap is the time between the calibration's light-load orders.
+const lightGap = 4 * time.Millisecond
+
+// calibrationLatency is the gateway latency of the calibration pipeline.
+const calibrationLatency = 2 * time.Millisecond
+
+// autoMargin is the factor of margin auto leaves on each bound.
+const autoMargin = 2
+
+// MachineCost is what one order costs this machine, measured on the
+// fault-free pipeline (edge → router → dynos → gateway and db) with the
+// links wired as the run wires them, at light load, so that measuring
+// never disturbs another run going on meanwhile.
+type MachineCost struct {
+	// CPUPerOrderUS is the processor time one order took (the whole
+	// pipeline and the load's client), µs, less what this process was
+	// spending on other work just before.
+	CPUPerOrderUS float64 `json:"cpu_per_order_us"`
+	// FreeCPUs is how many of the machine's CPUs were idle while it was
+	// measured (all of them on an idle machine).
+	FreeCPUs float64 `json:"free_cpus"`
+	// PipelineRate is the orders a second the free CPUs could take at
+	// that cost: FreeCPUs / CPUPerOrder.
+	PipelineRate float64 `json:"pipeline_orders_per_s"`
+	// WorkP50US and WorkP90US are the real time of a dyno's calls for one
+	// order (db claim, charge, db update) beyond the gateway's modelled
+	// latency, at light load, wall µs.
+	WorkP50US float64 `json:"work_p50_us"`
+	WorkP90US float64 `json:"work_p90_us"`
+	// TimerLagUS is the p99 lateness of a 10 ms ticker meanwhile, wall µs.
+	TimerLagUS float64 `json:"timer_lag_us"`
+	// WallS is how long measuring took.
+	WallS float64 `json:"wall_s"`
+
+	works []time.Duration // every light-load work time, sorted
+}
+
+// SpeedChoice is what speed: auto chose and why (the result's
+// harness.speed_auto).
+type SpeedChoice struct {
+	Speed float64 `json:"speed"`
+	// LimitedBy names the bound the next speed up would break: "cpu",
+	// "overrun", "timers", "runtime" (the runtime's own limit) or "ladder"
+	// (the highest speed auto picks).
+	LimitedBy string `json:"limited_by"`
+	// CPUShare is the share of the free CPUs the run takes at
+	// Speed; Overrun the expected share of the dynos' modelled busy time
+	// their real work adds, and Amplification what the queue's
+	// utilisation multiplies it by in the mean queue time.
+	CPUShare      float64     `json:"cpu_share"`
+	Overrun       float64     `json:"overrun"`
+	Amplification float64     `json:"amplification"`
+	Machine       MachineCost `json:"machine"`
+	Why           string      `json:"why"`
+}
+
+// Calibrator measures the machine once per wiring and keeps the figure,
+// so a suite or a sweep measures once, not once a row. The zero value is
+// ready; it is safe for concurrent use.
+type Calibrator struct {
+	mu    sync.Mutex
+	costs map[string]*MachineCost
+}
+
+// Cost returns the machine's cost for the pipeline with the given links
+// proxied (the others wired directly), measuring it the first time.
+func (c *Calibrator) Cost(ctx context.Context, proxied []string) (*MachineCost, error) {
+	key := strings.Join(proxied, ",")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.costs[key]; ok {
+		return m, nil
+	}
+	m, err := MeasureMachine(ctx, proxied)
+	if err != nil {
+		return nil, err
+	}
+	if c.costs == nil {
+		c.costs = map[string]*MachineCost{}
+	}
+	c.costs[key] = m
+	return m, nil
+}
+
+// MeasureMachine boots the fault-free pipeline (4 dynos × 16 workers, no
+// modelled service time, a 2 ms gateway latency) with the given links
+// proxied, watches the machine idle for a moment (what else is running),
+// then sends it 200 orders one at a time, 4 ms apart: the dynos' records
+// give the real work per order, the process's CPU time the cost of one.
+func MeasureMachine(ctx context.Context, proxied []string) (*MachineCost, error) {
+	began := time.Now()
+	dir, err := os.MkdirTemp("", "paydrill-calibrate-")
+	if err != nil {
+		return nil, CannotRun(err)
+	}
+	defer os.RemoveAll(dir)
+	opt := BenchOptions{Dir: dir}
+	opt.defaults()
+	p, err := benchPlan(opt)
+	if err != nil {
+		return nil, err
+	}
+	p.Proxied = proxied
+	// A short gateway latency, as every run has one: its timer's wake-up
+	// is part of what the machine adds to an order.
+	p.Gateway.Latency = dist.Spec{Kind: "const", Value: calibrationLatency.Seconds()}
+	sys, err := Embedded{}.Start(ctx, p, dir)
+	if err != nil {
+		return nil, CannotRun(fmt.Errorf("measuring the machine: boot: %w", err))
+	}
+	defer sys.Close()
+	client := &http.Client{Timeout: 10 * time.Second}
+	if err := waitHealthy(ctx, client, sys); err != nil {
+		return nil, CannotRun(fmt.Errorf("measuring the machine: %w", err))
+	}
+	lag := &lagMeter{}
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	go lag.run(lagCtx)
+
+	// What the machine and this process do without the orders.
+	idle0 := readCPU()
+	select {
+	case <-ctx.Done():
+		return nil, CannotRun(ctx.Err())
+	case <-time.After(idleWatch):
+	}
+	idle1 := readCPU()
+
+	orders := OrderSource{Seed: 1, Customers: 100_000, Amount: p.Load.Amount}
+	// Light load, paced as a run's orders are: one every lightGap, so the
+	// machine idles between them and every hop pays its wake-up, as it
+	// does in a run (back to back, the work is about half as long).
+	const light = 200
+	tick := time.NewTicker(lightGap)
+	defer tick.Stop()
+	for i := range light {
+		select {
+		case <-ctx.Done():
+			return nil, CannotRun(ctx.Err())
+		case <-tick.C:
+		}
+		req, err := OrderRequest(ctx, sys.Edge, orders.Order(i))
+		if err != nil {
+			return nil, CannotRun(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, CannotRun(fmt.Errorf("measuring the machine: %w", err))
+		}
+		resp.Body.Close()
+	}
+	busy1 := readCPU()
+	stopLag()
+
+	m := &MachineCost{}
+	for i := 1; i <= sys.Dynos; i++ {
+		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[dynoRole(i)]+wire.PathExport)
+		if err != nil {
+			return nil, CannotRun(fmt.Errorf("measuring the machine: %w", err))
+		}
+		for _, r := range recs {
+			if r.Outcome == wire.StateCharged {
+				m.works = append(m.works, max(r.Work-r.Gateway, 0))
+			}
+		}
+	}
+	if len(m.works) < light/2 {
+		return nil, CannotRun(fmt.Errorf("measuring the machine: only %d of %d orders were charged", len(m.works), light))
+	}
+	sort.Slice(m.works, func(i, j int) bool { return m.works[i] < m.works[j] })
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	m.WorkP50US, m.WorkP90US = us(m.works[len(m.works)/2]), us(m.works[len(m.works)*9/10])
+	m.TimerLagUS = us(lag.p99())
+
+	// The orders' CPU: the process's during the orders, less its rate
+	// while idle (other runs in this process) over the same time.
+	idleRate := idle1.rate(idle0)
+	orderWall := busy1.wall.Sub(idle1.wall).Seconds()
+	self := busy1.self - idle1.self - time.Duration(idleRate.self*orderWall*float64(time.Second))
+	m.CPUPerOrderUS = max(us(self)/light, 1)
+	cpus := float64(runtime.NumCPU())
+	m.FreeCPUs = cpus
+	if idleRate.machine > 0 {
+		// The other processes' share of the machine while it idled.
+		others := max(idleRate.machine-idleRate.self, 0)
+		m.FreeCPUs = max(cpus-others, 0.25)
+	}
+	m.PipelineRate = m.FreeCPUs / (m.CPUPerOrderUS / 1e6)
+	m.WallS = time.Since(began).Seconds()
+	return m, nil
+}
+
+// idleWatch is how long the calibration watches the machine before its
+// orders, to see what else is running.
+const idleWatch = 300 * time.Millisecond
+
+// cpuReading is the CPU time spent so far by this process and by the
+// whole machine (0 where /proc/stat is unknown), at wall.
+type cpuReading struct {
+	wall          time.Time
+	self, machine time.Duration
+}
+
+// cpuRate is CPU seconds a wall second.
+type cpuRate struct{ self, machine float64 }
+
+func (r cpuReading) rate(since cpuReading) cpuRate {
+	d := r.wall.Sub(since.wall).Seconds()
+	if d <= 0 {
+		return cpuRate{}
+	}
+	return cpuRate{self: (r.self - since.self).Seconds() / d, machine: (r.machine - since.machine).Seconds() / d}
+}
+
+func readCPU() cpuReading {
+	r := cpuReading{wall: time.Now(), self: processCPU(), machine: machineCPU()}
+	return r
+}
+
+// machineCPU is the busy time of every CPU since boot, from /proc/stat's
+// first line (user nice system irq softirq steal, in clock ticks of
+// 1/100 s); 0 where there is none.
+func machineCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// AutoSpeed picks the speed for s on a machine of cost m, at most limit
+// (0: no limit beyond the ladder).
+func AutoSpeed(s *scenarios.Scenario, m *MachineCost, limit float64) (SpeedChoice, error) {
+	model, err := newOverrunModel(s)
+	if err != nil {
+		return SpeedChoice{}, err
+	}
+	peak := s.Load.Rate
+	for _, st := range s.Load.Stages {
+		peak = max(peak, st.Rate)
+	}
+	check := func(sp float64) (c SpeedChoice, broken string) {
+		c = SpeedChoice{Speed: sp, Machine: *m}
+		c.CPUShare = peak * sp / m.PipelineRate
+		c.Overrun = model.overrun(sp, m.works, c.CPUShare)
+		c.Amplification = model.amplification
+		switch {
+		case c.CPUShare > 1.0/autoMargin:
+			return c, "cpu"
+		case c.Overrun*c.Amplification > maxQueueDistortion/autoMargin:
+			return c, "overrun"
+		case time.Duration(m.TimerLagUS*float64(time.Microsecond)*sp) > maxTimerLagModel/autoMargin:
+			return c, "timers"
+		}
+		return c, ""
+	}
+	best, _ := check(speedLadder[0])
+	best.LimitedBy = "ladder"
+	var next SpeedChoice
+	for _, sp := range speedLadder {
+		if limit > 0 && sp > limit {
+			best.LimitedBy = "runtime"
+			break
+		}
+		c, broken := check(sp)
+		if broken != "" {
+			if sp == speedLadder[0] {
+				best = c // the floor: the run says whether it kept up
+			}
+			best.LimitedBy, next = broken, c
+			break
+		}
+		best = c
+		best.LimitedBy = "ladder"
+	}
+	best.Why = explainChoice(best, next, m)
+	return best, nil
+}
+
+func explainChoice(c, next SpeedChoice, m *MachineCost) string {
+	machine := fmt.Sprintf("an order costs this machine %.0f µs of CPU (%.1f CPUs free: %.0f orders/s at most), and a dyno's real work for it %.2f ms (median, light load)",
+		m.CPUPerOrderUS, m.FreeCPUs, m.PipelineRate, m.WorkP50US/1000)
+	budget := fmt.Sprintf("a factor %d of margin", autoMargin)
+	var why string
+	switch c.LimitedBy {
+	case "cpu":
+		why = fmt.Sprintf("at %g the load would take %.0f%% of the free CPUs, past half", next.Speed, 100*next.CPUShare)
+	case "overrun":
+		why = fmt.Sprintf("at %g the dynos' real work would add about %.1f%% to their busy time, ×%.1f in queue time at this utilisation: past half of the %.0f%% the saturation check allows",
+			next.Speed, 100*next.Overrun, next.Amplification, 100*maxQueueDistortion)
+	case "timers":
+		why = fmt.Sprintf("at %g timers would run up to %.0f ms late in model time, past half of the %s allowed",
+			next.Speed, m.TimerLagUS*next.Speed/1000, maxTimerLagModel)
+	case "runtime":
+		why = "the runtime runs no faster (its hops are slower than this machine's loopback)"
+	default:
+		why = "the highest speed auto picks"
+	}
+	if c.Speed == speedLadder[0] && next.Speed == c.Speed {
+		return fmt.Sprintf("speed auto: %g, the lowest it picks, and even that leaves less than %s: %s; %s", c.Speed, budget, machine, why)
+	}
+	return fmt.Sprintf("speed auto chose %g (%s, %.0f%% of the free CPUs): %s; %s", c.Speed, budget, 100*c.CPUShare, machine, why)
+}
+
+// overrunModel holds samples of the scenario's modelled service and
+// gateway times, to estimate what share of the busy time a given real
+// work time overruns at a speed.
+type overrunModel struct {
+	service, gateway []float64 // model seconds
+	busy             float64   // Σ service + gateway
+	amplification    float64   // what the utilisation multiplies a busy-time share by in queue time
+}
+
+func newOverrunModel(s *scenarios.Scenario) (*overrunModel, error) {
+	sd, err := s.System.Dynos.ServiceTime.Spec().Dist()
+	if err != nil {
+		return nil, BadInput(fmt.Errorf("system.dynos.service_time: %w", err))
+	}
+	gd, err := s.System.Gateway.Latency.Spec().Dist()
+	if err != nil {
+		return nil, BadInput(fmt.Errorf("system.gateway.latency: %w", err))
+	}
+	const n = 2000
+	r := rand.New(rand.NewSource(s.Seed))
+	m := &overrunModel{service: make([]float64, n), gateway: make([]float64, n)}
+	timeout := s.System.App.GatewayTimeout.Seconds()
+	for i := range n {
+		m.service[i] = sd.Sample(r)
+		m.gateway[i] = min(gd.Sample(r), timeout)
+		m.busy += m.service[i] + m.gateway[i]
+	}
+	peak := s.Load.Rate
+	for _, st := range s.Load.Stages {
+		peak = max(peak, st.Rate)
+	}
+	rho := min(peak*m.busy/n/float64(s.System.Dynos.Count*s.System.Dynos.Workers), 0.95)
+	// A share ε more busy time raises ρ and E[S] by ε each: the mean
+	// wait of an M/M/1 queue, ρ·E[S]/(1−ρ), moves by about
+	// ε·(2 + ρ/(1−ρ)).
+	m.amplification = 2 + rho/(1-rho)
+	return m, nil
+}
+
+// overrun is the expected share of the modelled busy time by which real
+// work (works, wall, measured at light load and stretched by 1/(1−cpu))
+// overruns the service time at speed sp.
+func (m *overrunModel) overrun(sp float64, works []time.Duration, cpu float64) float64 {
+	if len(works) == 0 || m.busy <= 0 {
+		return 0
+	}
+	stretch := 1 / math.Max(1-cpu, 0.05)
+	var over float64
+	for i, svc := range m.service {
+		w := works[i%len(works)].Seconds() * stretch * sp // in model seconds
+		over += max(w-svc, 0)
+	}
+	return over / m.busy
+}

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package harness
+
+// FileLimit is unknown here (0): no capacity check.
+func FileLimit() int { return 0 }
