@@ -34,14 +34,14 @@ func (o Outcome) Rejected() bool { return o.Code >= 400 && o.Code < 500 }
 
 // loadRun drives one phase of order traffic with vegeta.
 type loadRun struct {
-	plan    LoadPlan
-	edge    string // the edge's base URL
+	plan LoadPlan
+	edge string // the edge's base URL
 	// systemFDs is what the system holds in this process (see
 	// capacity.go), so the load leaves it room.
 	systemFDs int
-	orders  OrderSource
-	results *os.File // vegeta's JSON results, one a line
-	sentLog *os.File // every order sent, one a line
+	orders    OrderSource
+	results   *os.File // vegeta's JSON results, one a line
+	sentLog   *os.File // every order sent, one a line
 
 	next    atomic.Int64
 	mu      sync.Mutex
