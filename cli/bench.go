@@ -95,7 +95,8 @@ func benchSummary(w io.Writer, r *harness.BenchResult) error {
 	for _, p := range []struct {
 		name string
 		th   harness.Throughput
-	}{{"loopback ceiling (bare net/http)", r.Ceiling}, {"pipeline (edge → router → dyno → gateway + db, toxiproxy)", r.Pipeline}} {
+	}{{"loopback ceiling (bare net/http)", r.Ceiling}, {"pipeline (edge → router → dyno → gateway + db), links direct", r.Pipeline},
+		{"pipeline, every link through toxiproxy", r.PipelineProxied}} {
 		l := p.th.Latency
 		t.Append([]string{p.name, fmt.Sprint(p.th.Requests), fmt.Sprint(p.th.OK), fmt.Sprintf("%.0f", p.th.Rate),
 			msWall(l.P50), msWall(l.P95), msWall(l.P99), msWall(l.Max)})
@@ -103,17 +104,21 @@ func benchSummary(w io.Writer, r *harness.BenchResult) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\npipeline / ceiling: %.1f%%\n", 100*r.Ratio)
+	fmt.Fprintf(w, "\npipeline / ceiling: %.1f%% with direct links, %.1f%% with every link proxied; %.0f orders/s per core\n",
+		100*r.Ratio, 100*r.RatioProxied, r.OrdersPerCore)
 	fmt.Fprintf(w, "peak memory: %.1f MiB Go heap, %.1f MiB resident\n", mib(r.PeakHeapBytes), mib(r.PeakRSSBytes))
 	fmt.Fprintf(w, "dyno time per order at full rate (all unmodelled: db and gateway round trips, waiting on the stores): mean %.0f µs, p99 %.0f µs\n",
 		r.OverheadUS.Mean, r.OverheadUS.P99)
 	for _, p := range []struct {
 		name string
 		th   harness.Throughput
-	}{{"ceiling", r.Ceiling}, {"pipeline", r.Pipeline}} {
+	}{{"ceiling", r.Ceiling}, {"pipeline", r.Pipeline}, {"pipeline proxied", r.PipelineProxied}} {
 		if n := p.th.Requests - p.th.OK; n > 0 {
 			fmt.Fprintf(w, "! %s: %d requests not answered as expected, e.g. %v\n", p.name, n, p.th.Errors)
 		}
+	}
+	if r.Reference != nil {
+		fmt.Fprintf(w, "trusted speed of the reference scenario (random-vs-least-conn) here: %g\n  %s\n", r.Reference.Speed, r.Reference.Why)
 	}
 	return nil
 }

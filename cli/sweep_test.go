@@ -166,7 +166,8 @@ func TestBenchPrintsBothPhases(t *testing.T) {
 		t.Fatalf("exit %d, %v; stdout:\n%s\nstderr:\n%s", code, err, stdout, stderr)
 	}
 	for _, k := range []string{"ceiling.rate", "ceiling.latency_ms.p99", "pipeline.rate", "pipeline.ok", "ratio",
-		"peak_heap_bytes", "peak_rss_bytes", "overhead_us.mean"} {
+		"peak_heap_bytes", "peak_rss_bytes", "overhead_us.mean", "pipeline_proxied.rate", "ratio_proxied", "orders_per_s_per_core",
+		"reference_speed.speed", "reference_speed.why"} {
 		if _, ok := lookup(r, k); !ok {
 			t.Errorf("bench --json has no %s", k)
 		}

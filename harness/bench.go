@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
@@ -42,6 +43,8 @@ type BenchOptions struct {
 	Profile io.Writer
 	// Progress, when not nil, gets a line as each phase starts.
 	Progress io.Writer
+	// NoReference skips the reference scenario's speed.
+	NoReference bool
 }
 
 func (o *BenchOptions) defaults() {
@@ -78,8 +81,20 @@ type BenchResult struct {
 	CPUs        int        `json:"cpus"`
 	Connections int        `json:"connections"`
 	Ceiling     Throughput `json:"ceiling"`  // vegeta → a bare net/http handler
-	Pipeline    Throughput `json:"pipeline"` // vegeta → edge → router → dyno → gateway + db, through toxiproxy
-	Ratio       float64    `json:"ratio"`    // pipeline rate / ceiling rate
+	Pipeline    Throughput `json:"pipeline"` // vegeta → edge → router → dyno → gateway + db, links wired directly
+	// PipelineProxied is the same with every link through toxiproxy
+	// (--proxy-all, or a scenario whose faults name every link).
+	PipelineProxied Throughput `json:"pipeline_proxied"`
+	Ratio           float64    `json:"ratio"`         // pipeline rate / ceiling rate
+	RatioProxied    float64    `json:"ratio_proxied"` // pipeline_proxied rate / ceiling rate
+	// OrdersPerCore is the direct pipeline's rate over the CPUs.
+	OrdersPerCore float64 `json:"orders_per_s_per_core"`
+	// Reference is what speed: auto picks on this machine for the
+	// reference scenario (random-vs-least-conn: heavy-tailed service at
+	// half utilisation, where queue time is the figure that matters), the
+	// highest speed its figures can be trusted at here, with why; omitted
+	// when BenchOptions.NoReference.
+	Reference *SpeedChoice `json:"reference_speed,omitempty"`
 	// PeakHeapBytes is the most Go heap in use at once (sampled every
 	// 50 ms); PeakRSSBytes the process's resident high-water mark (Linux
 	// VmHWM; 0 elsewhere). Both cover the whole benchmark.
@@ -89,17 +104,16 @@ type BenchResult struct {
 	// worker held it beyond its service time (0 here, so all of it: the db
 	// and gateway round trips and the wait for their stores at full
 	// rate), in wall µs, mean and p99.
-	OverheadUS struct {
-		Mean float64 `json:"mean"`
-		P99  float64 `json:"p99"`
-	} `json:"overhead_us"`
+	OverheadUS dynoTime `json:"overhead_us"`
 }
 
 // Bench measures, in one run, the loopback ceiling (vegeta at full rate
-// against a bare net/http handler on 127.0.0.1:0) and then the fault-free
-// pipeline at full rate (every link through toxiproxy, booted by the
-// embedded runtime, no modelled service time or gateway latency): how
-// much of the machine's HTTP capacity the simulation keeps.
+// against a bare net/http handler on 127.0.0.1:0), the fault-free
+// pipeline at full rate (booted by the embedded runtime, no modelled
+// service time or gateway latency) with its links wired directly and
+// then with every link through toxiproxy: how much of the machine's HTTP
+// capacity the simulation keeps; and the speed the reference scenario
+// can be trusted at here.
 func Bench(ctx context.Context, opt BenchOptions) (*BenchResult, error) {
 	opt.defaults()
 	res := &BenchResult{CPUs: runtime.GOMAXPROCS(0), Connections: opt.Connections}
@@ -124,43 +138,97 @@ func Bench(ctx context.Context, opt BenchOptions) (*BenchResult, error) {
 		return nil, CannotRun(ctx.Err())
 	}
 
+	for _, all := range []bool{false, true} {
+		th, overhead, err := benchPipeline(ctx, opt, all)
+		if err != nil {
+			return nil, err
+		}
+		if all {
+			res.PipelineProxied = th
+		} else {
+			res.Pipeline = th
+			res.OverheadUS = overhead
+		}
+	}
+	if res.Ceiling.Rate > 0 {
+		res.Ratio = res.Pipeline.Rate / res.Ceiling.Rate
+		res.RatioProxied = res.PipelineProxied.Rate / res.Ceiling.Rate
+	}
+	res.OrdersPerCore = res.Pipeline.Rate / float64(res.CPUs)
+	if !opt.NoReference {
+		if opt.Progress != nil {
+			fmt.Fprintln(opt.Progress, "reference: the speed auto picks for random-vs-least-conn on this machine")
+		}
+		ref, err := scenarios.Builtin("random-vs-least-conn")
+		if err != nil {
+			return nil, err
+		}
+		m, err := MeasureMachine(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		c, err := AutoSpeed(ref, m, 0)
+		if err != nil {
+			return nil, err
+		}
+		res.Reference = &c
+	}
+	stopPeak()
+	res.PeakHeapBytes, res.PeakRSSBytes = peak.max.Load(), peakRSS()
+	return res, ctx.Err()
+}
+
+// benchPipeline runs the fault-free pipeline at full rate, its links
+// wired directly, or all through toxiproxy; the direct one is profiled
+// when opt.Profile is set.
+func benchPipeline(ctx context.Context, opt BenchOptions, proxyAll bool) (th Throughput, overhead dynoTime, err error) {
+	wiring := "links wired directly"
+	if proxyAll {
+		wiring = "every link through toxiproxy"
+	}
 	if opt.Progress != nil {
-		fmt.Fprintf(opt.Progress, "pipeline: vegeta → edge → router → %d dynos × %d workers → gateway + db, every link through toxiproxy\n",
-			opt.Dynos, opt.Workers)
+		fmt.Fprintf(opt.Progress, "pipeline: vegeta → edge → router → %d dynos × %d workers → gateway + db, %s\n",
+			opt.Dynos, opt.Workers, wiring)
 	}
 	p, err := benchPlan(opt)
 	if err != nil {
-		return nil, err
+		return th, overhead, err
 	}
-	sys, err := Embedded{}.Start(ctx, p, opt.Dir)
+	if proxyAll {
+		p.ProxyAll()
+	}
+	dir := filepath.Join(opt.Dir, map[bool]string{false: "direct", true: "proxied"}[proxyAll])
+	sys, err := Embedded{}.Start(ctx, p, dir)
 	if err != nil {
-		return nil, CannotRun(fmt.Errorf("pipeline: boot: %w", err))
+		return th, overhead, CannotRun(fmt.Errorf("pipeline: boot: %w", err))
 	}
 	defer sys.Close()
 	if err := waitHealthy(ctx, &http.Client{Timeout: 10 * time.Second}, sys); err != nil {
-		return nil, CannotRun(fmt.Errorf("pipeline: %w", err))
+		return th, overhead, CannotRun(fmt.Errorf("pipeline: %w", err))
 	}
 	orders := OrderSource{Seed: p.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount}
-	if opt.Profile != nil {
+	profile := opt.Profile != nil && !proxyAll
+	if profile {
 		if err := pprof.StartCPUProfile(opt.Profile); err != nil {
-			return nil, CannotRun(fmt.Errorf("cpu profile: %w", err))
+			return th, overhead, CannotRun(fmt.Errorf("cpu profile: %w", err))
 		}
 	}
-	res.Pipeline = fullRate(ctx, opt, func(i int, t *vegeta.Target) {
+	th = fullRate(ctx, opt, func(i int, t *vegeta.Target) {
 		orderTarget(t, sys.Edge, orders.Order(i))
 	}, func(r *vegeta.Result) bool {
 		return r.Code == http.StatusCreated && r.Headers.Get(wire.HeaderAnsweredBy) == wire.AnsweredByProduction
 	})
-	if opt.Profile != nil {
+	if profile {
 		pprof.StopCPUProfile()
 	}
-	if res.Ceiling.Rate > 0 {
-		res.Ratio = res.Pipeline.Rate / res.Ceiling.Rate
-	}
-	res.OverheadUS.Mean, res.OverheadUS.P99 = dynoOverhead(ctx, sys)
-	stopPeak()
-	res.PeakHeapBytes, res.PeakRSSBytes = peak.max.Load(), peakRSS()
-	return res, ctx.Err()
+	overhead.Mean, overhead.P99 = dynoOverhead(ctx, sys)
+	return th, overhead, ctx.Err()
+}
+
+// dynoTime is a mean and p99 in µs.
+type dynoTime struct {
+	Mean float64 `json:"mean"`
+	P99  float64 `json:"p99"`
 }
 
 // benchPlan is the fault-free pipeline with nothing modelled: no service

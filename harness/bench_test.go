@@ -24,7 +24,7 @@ func TestBenchMeasuresBothPhasesWithinItsBounds(t *testing.T) {
 	for _, p := range []struct {
 		name string
 		th   Throughput
-	}{{"ceiling", res.Ceiling}, {"pipeline", res.Pipeline}} {
+	}{{"ceiling", res.Ceiling}, {"pipeline", res.Pipeline}, {"pipeline proxied", res.PipelineProxied}} {
 		th := p.th
 		if th.Requests != 300 || th.OK != 300 {
 			t.Errorf("%s: %d requests, %d as expected (%v); want 300 and 300", p.name, th.Requests, th.OK, th.Errors)
@@ -35,6 +35,9 @@ func TestBenchMeasuresBothPhasesWithinItsBounds(t *testing.T) {
 		if l := th.Latency; !(0 < l.P50 && l.P50 <= l.P95 && l.P95 <= l.P99 && l.P99 <= l.Max) {
 			t.Errorf("%s: latency percentiles %+v out of order", p.name, l)
 		}
+	}
+	if res.Reference == nil || res.Reference.Speed < 1 || res.Reference.Why == "" {
+		t.Errorf("reference speed %+v: want the speed auto picks, with why", res.Reference)
 	}
 	if res.Ratio <= 0 || res.Ratio > 1 {
 		t.Errorf("pipeline / ceiling = %v, want in (0, 1]: the pipeline cannot beat a bare handler", res.Ratio)
@@ -55,7 +58,7 @@ func TestBenchStopsAtItsDuration(t *testing.T) {
 	machine.Exclusive(t)
 	began := time.Now()
 	res, err := Bench(context.Background(), BenchOptions{
-		Duration: 300 * time.Millisecond, MaxHits: 1 << 40, Connections: 4, Dynos: 1, Workers: 2, Dir: t.TempDir(),
+		Duration: 300 * time.Millisecond, MaxHits: 1 << 40, Connections: 4, Dynos: 1, Workers: 2, Dir: t.TempDir(), NoReference: true,
 	})
 	if err != nil {
 		t.Fatal(err)

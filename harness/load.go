@@ -2,7 +2,9 @@ package harness
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -52,9 +54,12 @@ type loadRun struct {
 	bySeq   map[uint64]string // vegeta seq → request id
 	outs    []Outcome         // under mu while the load runs (the abort watch reads it)
 	halt    chan struct{}     // closed to end the attack early (abort_if); nil: never
-	seen    atomic.Int64
-	ok      atomic.Int64
-	failed  atomic.Int64 // failovers so far
+	// ctx, when it ends (Ctrl-C), stops the attack and abandons the orders
+	// in flight; nil: never.
+	ctx    context.Context
+	seen   atomic.Int64
+	ok     atomic.Int64
+	failed atomic.Int64 // failovers so far
 }
 
 // targeter hands vegeta order after order, each unique.
@@ -86,7 +91,33 @@ func (s seqTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		s.l.bySeq[seq] = r.Header.Get(wire.HeaderRequestID)
 		s.l.mu.Unlock()
 	}
-	return s.base.RoundTrip(r)
+	if s.l.ctx == nil {
+		return s.base.RoundTrip(r)
+	}
+	// An interrupted run (Ctrl-C) abandons the orders in flight at once
+	// instead of waiting for their answers.
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(s.l.ctx, cancel)
+	resp, err := s.base.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		stop()
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: func() { stop(); cancel() }}
+	return resp, nil
+}
+
+// cancelOnClose releases a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // attack runs the load to its end and returns what the client saw of every
@@ -115,6 +146,9 @@ func (l *loadRun) attack(began time.Time) (time.Duration, error) {
 	)
 	defer atk.Stop()
 	defer stopOnHalt(l.halt, atk)()
+	if l.ctx != nil {
+		defer context.AfterFunc(l.ctx, func() { atk.Stop() })()
+	}
 
 	w := bufio.NewWriter(l.results)
 	enc := vegeta.NewJSONEncoder(w)

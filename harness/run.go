@@ -82,6 +82,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
 	load := &loadRun{
 		plan:      p.Load,
 		edge:      sys.Edge,
+		ctx:       ctx,
 		systemFDs: systemFDs(p.Dynos, p.Dyno.Workers, func(i int) bool { return p.Proxies(dynoLink(i)) }),
 		orders:    OrderSource{Seed: p.Load.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount},
 		results:   results,
