@@ -72,6 +72,10 @@ var _ Runtime = Docker{}
 // Name is "docker".
 func (Docker) Name() string { return "docker" }
 
+// Supports every fault: link faults through its toxiproxy container, and
+// container faults on the containers themselves.
+func (Docker) Supports(string) bool { return true }
+
 // DockerSpeedLimit is the highest speed the docker runtime runs a
 // scenario at unless the user chose the speed (Options.KeepSpeed). Each
 // hop between containers crosses processes and the toxiproxy container:

@@ -29,6 +29,10 @@ var _ Runtime = Embedded{}
 // Name is "embedded".
 func (Embedded) Name() string { return "embedded" }
 
+// Supports every link fault; there are no containers to kill, stop,
+// restart or pause.
+func (Embedded) Supports(kind string) bool { return !containerFaults[kind] }
+
 // Start boots the system: stores first, then the proxies in front of them,
 // then the dynos, router, edge, replayer and reconciler, so every component
 // is given the address of the proxy it must talk through.

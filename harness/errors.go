@@ -19,20 +19,24 @@ type ExitError struct {
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// BadInput marks err as the user's input being wrong (exit 2).
-func BadInput(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &ExitError{Code: ExitBadInput, Err: err}
-}
+// BadInput marks err as the user's input being wrong (exit 2), unless
+// something deeper in it already carries a code: the innermost code wins,
+// so wrapping never hides why a run ended.
+func BadInput(err error) error { return withCode(err, ExitBadInput) }
 
-// CannotRun marks err as the harness being unable to run (exit 3).
-func CannotRun(err error) error {
+// CannotRun marks err as the harness being unable to run (exit 3), unless
+// something deeper in it already carries a code.
+func CannotRun(err error) error { return withCode(err, ExitCannotRun) }
+
+func withCode(err error, code int) error {
 	if err == nil {
 		return nil
 	}
-	return &ExitError{Code: ExitCannotRun, Err: err}
+	var inner *ExitError
+	if errors.As(err, &inner) {
+		return err
+	}
+	return &ExitError{Code: code, Err: err}
 }
 
 // ExitCode returns the code err carries, 3 for an unmarked error, 0 for nil.

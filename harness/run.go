@@ -52,18 +52,19 @@ func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, CannotRun(err)
 	}
+	// A fault the runtime cannot apply is bad input, found before anything
+	// starts.
+	for _, f := range p.Faults {
+		if !opt.Runtime.Supports(f.Toxic) {
+			return nil, BadInput(fmt.Errorf("fault %d (%s %s) is a container fault: the %s runtime cannot apply it; it needs --runtime docker",
+				f.Index, f.Toxic, f.Link, opt.Runtime.Name()))
+		}
+	}
 	sys, err := opt.Runtime.Start(ctx, p, opt.Dir)
 	if err != nil {
 		return nil, CannotRun(fmt.Errorf("boot: %w", err))
 	}
 	defer sys.Close()
-	if sys.Container == nil {
-		for _, f := range p.Faults {
-			if containerFaults[f.Toxic] {
-				return nil, BadInput(fmt.Errorf("fault %d (%s %s) is a container fault: it needs --runtime docker", f.Index, f.Toxic, f.Link))
-			}
-		}
-	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	if err := waitHealthy(ctx, client, sys); err != nil {
 		return nil, CannotRun(err)

@@ -14,6 +14,10 @@ type Runtime interface {
 	// Start boots every component and every link; dir is the run's
 	// directory, where stores are left for a person to query.
 	Start(ctx context.Context, p *Plan, dir string) (*System, error)
+	// Supports says whether the runtime can apply a fault of this kind
+	// (a toxic, down, or a container fault), so a scenario it cannot run
+	// is refused before anything starts.
+	Supports(kind string) bool
 }
 
 // System is a booted simulated system, however it runs.
