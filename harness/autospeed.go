@@ -144,7 +144,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*MachineCost, error)
 	if err != nil {
 		return nil, err
 	}
-	p.Proxied = proxied
+	p.AlsoProxied = proxied
 	// A short gateway latency, as every run has one: its timer's wake-up
 	// is part of what the machine adds to an order.
 	p.Gateway.Latency = dist.Spec{Kind: "const", Value: calibrationLatency.Seconds()}

@@ -195,7 +195,7 @@ func benchPipeline(ctx context.Context, opt BenchOptions, proxyAll bool) (th Thr
 		return th, overhead, err
 	}
 	if proxyAll {
-		p.ProxyAll()
+		p.ProxyEvery = true
 	}
 	dir := filepath.Join(opt.Dir, map[bool]string{false: "direct", true: "proxied"}[proxyAll])
 	sys, err := Embedded{}.Start(ctx, p, dir)

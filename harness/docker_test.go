@@ -176,6 +176,7 @@ func TestDockerStartBuildsTheSystemInHardenedContainers(t *testing.T) {
 	cli := testDocker(t)
 	ctx := context.Background()
 	p := dockerPlan(t, time.Second, 10)
+	p.ProxyEvery = true // every relay, so the test sees each one wired
 	dir := t.TempDir()
 	began := time.Now()
 	sys, err := Docker{Log: newDockerTestLog(t)}.Start(ctx, p, dir)

@@ -45,11 +45,13 @@ type Plan struct {
 
 	Load   LoadPlan
 	Faults []FaultPlan
-	// Proxied lists, sorted, the links that pass through a toxiproxy
-	// relay (each dyno's link by its own name, router->dyno[i]): the ones
-	// a fault names, or all of them (ProxyAll). Every other link is wired
-	// directly, which costs the machine less per order.
-	Proxied []string
+	// A link passes through a toxiproxy relay when a fault of Faults
+	// names it, when it is one of AlsoProxied (each dyno's link by its
+	// own name, router->dyno[i]), or always with ProxyEvery (--proxy-all).
+	// Every other link is wired directly, which costs the machine less
+	// per order. Proxied lists them.
+	AlsoProxied []string
+	ProxyEvery  bool
 
 	SettleTimeout time.Duration // wall
 	SettleQuiet   time.Duration // wall
@@ -153,15 +155,32 @@ func faultedLinks(faults []FaultPlan, dynos int) []string {
 	return out
 }
 
+// Proxied lists, sorted, the links that pass through a toxiproxy relay.
+func (p *Plan) Proxied() []string {
+	if p.ProxyEvery {
+		return AllLinks(p.Dynos)
+	}
+	out := append(faultedLinks(p.Faults, p.Dynos), p.AlsoProxied...)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
 // Proxies says whether link passes through a toxiproxy relay in this
 // plan; every other link is wired directly.
 func (p *Plan) Proxies(link string) bool {
-	_, found := slices.BinarySearch(p.Proxied, link)
-	return found
+	if p.ProxyEvery || slices.Contains(p.AlsoProxied, link) {
+		return true
+	}
+	for _, f := range p.Faults {
+		if containerFaults[f.Toxic] {
+			continue
+		}
+		if f.Link == link || (f.Link == routerDynoLink && strings.HasPrefix(link, routerDynoLink+"[")) {
+			return true
+		}
+	}
+	return false
 }
-
-// ProxyAll puts every link through toxiproxy (--proxy-all).
-func (p *Plan) ProxyAll() { p.Proxied = AllLinks(p.Dynos) }
 
 // ProxiedSummary lists the proxied links for a person: every dyno's link
 // as one "router->dyno" when all are proxied.

@@ -163,7 +163,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
 	r.ModelDurationS = p.Load.Total().Seconds() * p.Speed
 	r.OutDir = opt.Dir
 	r.Harness = health(p, load, span, lag, ev.Faults)
-	r.Harness.ProxiedLinks = ProxiedSummary(p.Proxied, p.Dynos)
+	r.Harness.ProxiedLinks = ProxiedSummary(p.Proxied(), p.Dynos)
 	queueDistortion(&r.Harness, ev.Dynos, p.Dyno.Workers, p.Speed)
 	r.Harness.Settled = settled
 	if !settled {

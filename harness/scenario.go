@@ -138,7 +138,6 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 		}
 		p.Faults = append(p.Faults, fp)
 	}
-	p.Proxied = faultedLinks(p.Faults, p.Dynos)
 	return p, nil
 }
 
@@ -210,7 +209,7 @@ func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt O
 		return nil, err
 	}
 	if opt.ProxyAll {
-		p.ProxyAll()
+		p.ProxyEvery = true
 	}
 	var ev Evidence
 	opt.AbortIf, opt.Evidence = s.AbortIf, &ev
@@ -236,7 +235,7 @@ func chooseSpeed(ctx context.Context, s *scenarios.Scenario, opt Options, limit 
 		return SpeedChoice{}, err
 	}
 	if opt.ProxyAll {
-		p.ProxyAll()
+		p.ProxyEvery = true
 	}
 	cal := opt.Calibrator
 	if cal == nil {
@@ -245,7 +244,7 @@ func chooseSpeed(ctx context.Context, s *scenarios.Scenario, opt Options, limit 
 	if opt.Progress != nil {
 		fmt.Fprintln(opt.Progress, "speed auto: measuring what an order costs this machine…")
 	}
-	m, err := cal.Cost(ctx, benchLinks(p.Proxied))
+	m, err := cal.Cost(ctx, benchLinks(p.Proxied()))
 	if err != nil {
 		return SpeedChoice{}, err
 	}
