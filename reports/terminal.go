@@ -60,8 +60,12 @@ func expectationCells(e harness.Verdict, format string) (mark, value string) {
 // failovers, each anomaly with the money at stake, recovery, latency and
 // queue time, and every expectation with its verdict.
 func Summary(w io.Writer, r *harness.Result) error {
-	fmt.Fprintf(w, "paydrill · %s · %s runtime · seed %d · speed %gx · %s model time in %.1fs wall\n\n",
-		r.Scenario, r.Runtime, r.Seed, r.Speed, seconds(r.ModelDurationS), r.Harness.WallS)
+	auto := ""
+	if r.Harness.SpeedAuto != nil {
+		auto = " (auto)"
+	}
+	fmt.Fprintf(w, "paydrill · %s · %s runtime · seed %d · speed %gx%s · %s model time in %.1fs wall\n\n",
+		r.Scenario, r.Runtime, r.Seed, r.Speed, auto, seconds(r.ModelDurationS), r.Harness.WallS)
 
 	t := NewTable(w, "orders", "count", "share")
 	o := r.Orders
@@ -121,10 +125,16 @@ func Summary(w io.Writer, r *harness.Result) error {
 		}
 	}
 	h := r.Harness
+	notes := h.Notes
+	if h.SpeedAuto != nil && len(notes) > 0 && notes[0] == h.SpeedAuto.Why {
+		// Why this speed: information, not a warning.
+		fmt.Fprintf(w, "\n%s\n", h.SpeedAuto.Why)
+		notes = notes[1:]
+	}
 	if h.Saturated {
 		fmt.Fprintf(w, "\n! the harness could not keep up at speed %g: %s\n", r.Speed, strings.Join(h.Notes, "; "))
 	} else {
-		for _, n := range h.Notes {
+		for _, n := range notes {
 			fmt.Fprintf(w, "\n! %s\n", n)
 		}
 	}

@@ -1,6 +1,11 @@
 package reports
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"paydrill/harness"
+)
 
 func TestSecondsAndDollarsReadAsAPersonWrites(t *testing.T) {
 	for _, tc := range []struct {
@@ -26,5 +31,22 @@ func TestSecondsAndDollarsReadAsAPersonWrites(t *testing.T) {
 		if got := Dollars(tc.cents); got != tc.want {
 			t.Errorf("Dollars(%d) = %q, want %q", tc.cents, got, tc.want)
 		}
+	}
+}
+
+// A speed auto chose is said as such, with why, and not as a warning;
+// other notes still are.
+func TestSummarySaysWhySpeedAutoChoseItsSpeed(t *testing.T) {
+	why := "speed auto chose 12 (a factor 2 of margin): at 15 the dynos' real work would add 3.4%"
+	r := &harness.Result{Scenario: "baseline", Runtime: "embedded", Speed: 12, Verdict: "pass",
+		Harness: harness.HarnessHealth{SpeedAuto: &harness.SpeedChoice{Speed: 12, Why: why}, Notes: []string{why, "did not settle"}}}
+	var b strings.Builder
+	if err := Summary(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "speed 12x (auto)") || !strings.Contains(out, "\n"+why+"\n") || strings.Contains(out, "! "+why) ||
+		!strings.Contains(out, "! did not settle") {
+		t.Errorf("summary:\n%s", out)
 	}
 }
