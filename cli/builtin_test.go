@@ -145,7 +145,7 @@ func checkBuiltin(t *testing.T, name, runtime string) {
 		}
 	}
 	if h, ok := r["harness"].(map[string]any); ok {
-		t.Logf("speed %v, queue distortion %v, wall %v s; %v", r["speed"], h["queue_distortion"], h["wall_s"], h["notes"])
+		t.Logf("%s on %s: speed %v, queue distortion %v, wall %v s; %v", name, runtime, r["speed"], h["queue_distortion"], h["wall_s"], h["notes"])
 	}
 	if r["runtime"] != runtime {
 		t.Errorf("runtime %v, want %s", r["runtime"], runtime)

@@ -221,7 +221,13 @@ func MeasureMachine(ctx context.Context, proxied []string) (*MachineCost, error)
 	// while idle (other runs in this process) over the same time.
 	idleRate := idle1.rate(idle0)
 	orderWall := busy1.wall.Sub(idle1.wall).Seconds()
-	self := busy1.self - idle1.self - time.Duration(idleRate.self*orderWall*float64(time.Second))
+	raw := busy1.self - idle1.self
+	self := raw - time.Duration(idleRate.self*orderWall*float64(time.Second))
+	if self < raw/4 {
+		// What else ran in this process was too uneven to subtract (other
+		// runs beside this one): count all of it, erring on the safe side.
+		self = raw
+	}
 	m.CPUPerOrderUS = max(us(self)/light, 1)
 	cpus := float64(runtime.NumCPU())
 	m.FreeCPUs = cpus
