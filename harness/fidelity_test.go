@@ -63,7 +63,7 @@ func TestFidelityRandomMM1(t *testing.T) {
 	s := fidelityScenario(t, `
 name: random-mm1
 seed: 1
-speed: 5
+speed: 2.5
 duration: 125s
 system:
   router: {strategy: random}
@@ -82,7 +82,7 @@ func TestFidelityRandomPollaczekKhinchine(t *testing.T) {
 	s := fidelityScenario(t, `
 name: random-mg1
 seed: 1
-speed: 5
+speed: 2.5
 duration: 125s
 system:
   router: {strategy: random}
@@ -103,7 +103,7 @@ func TestFidelityRoundRobinErlang(t *testing.T) {
 	s := fidelityScenario(t, `
 name: round-robin-e32m1
 seed: 1
-speed: 5
+speed: 2.5
 duration: 125s
 system:
   router: {strategy: round-robin}
@@ -125,7 +125,7 @@ func TestFidelityCentralQueueMMc(t *testing.T) {
 	s := fidelityScenario(t, `
 name: central-mm4
 seed: 1
-speed: 2.5
+speed: 1.25
 duration: 62.5s
 system:
   router: {strategy: random}
