@@ -31,9 +31,9 @@ import (
 // once, and the mean time orders waited for a worker, read from the dynos'
 // own records (GET /admin/export), against the closed form of the queue
 // the configuration is (see package queueing). Everything runs over real
-// sockets on 127.0.0.1, compressed 5× (speed 5: a 200 ms service time is
-// 40 ms of wall time; 2.5× for the central queue), about 10,000 orders in
-// 25 s of load each, with the machine to itself (machine.Exclusive: no
+// sockets on 127.0.0.1, compressed 2.5× (speed 2.5: a 200 ms service time is
+// 80 ms of wall time; 1.25× for the central queue), about 10,000 orders in
+// 50 s of load each (100 s for the central queue), with the machine to itself (machine.Exclusive: no
 // other package's whole-system test runs meanwhile).
 //
 // Each scenario has a fixed seed, so a run is repeatable: the arrivals,
