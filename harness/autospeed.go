@@ -264,8 +264,16 @@ func (r cpuReading) rate(since cpuReading) cpuRate {
 }
 
 func readCPU() cpuReading {
-	r := cpuReading{wall: time.Now(), self: processCPU(), machine: machineCPU()}
-	return r
+	return cpuReading{wall: time.Now(), self: processCPU(), machine: machineCPU()}
+}
+
+// peakRate is the highest order rate of s's load, orders per model second.
+func peakRate(s *scenarios.Scenario) float64 {
+	peak := s.Load.Rate
+	for _, st := range s.Load.Stages {
+		peak = max(peak, st.Rate)
+	}
+	return peak
 }
 
 // machineCPU is the busy time of every CPU since boot, from /proc/stat's
@@ -299,10 +307,7 @@ func AutoSpeed(s *scenarios.Scenario, m *MachineCost, limit float64) (SpeedChoic
 	if err != nil {
 		return SpeedChoice{}, err
 	}
-	peak := s.Load.Rate
-	for _, st := range s.Load.Stages {
-		peak = max(peak, st.Rate)
-	}
+	peak := peakRate(s)
 	check := func(sp float64) (c SpeedChoice, broken string) {
 		c = SpeedChoice{Speed: sp, Machine: *m}
 		c.CPUShare = peak * sp / m.PipelineRate
@@ -393,10 +398,7 @@ func newOverrunModel(s *scenarios.Scenario) (*overrunModel, error) {
 		m.gateway[i] = min(gd.Sample(r), timeout)
 		m.busy += m.service[i] + m.gateway[i]
 	}
-	peak := s.Load.Rate
-	for _, st := range s.Load.Stages {
-		peak = max(peak, st.Rate)
-	}
+	peak := peakRate(s)
 	rho := min(peak*m.busy/n/float64(s.System.Dynos.Count*s.System.Dynos.Workers), 0.95)
 	// A share ε more busy time raises ρ and E[S] by ε each: the mean
 	// wait of an M/M/1 queue, ρ·E[S]/(1−ρ), moves by about

@@ -168,18 +168,8 @@ func (p *Plan) Proxied() []string {
 // Proxies says whether link passes through a toxiproxy relay in this
 // plan; every other link is wired directly.
 func (p *Plan) Proxies(link string) bool {
-	if p.ProxyEvery || slices.Contains(p.AlsoProxied, link) {
-		return true
-	}
-	for _, f := range p.Faults {
-		if containerFaults[f.Toxic] {
-			continue
-		}
-		if f.Link == link || (f.Link == routerDynoLink && strings.HasPrefix(link, routerDynoLink+"[")) {
-			return true
-		}
-	}
-	return false
+	_, found := slices.BinarySearch(p.Proxied(), link)
+	return found
 }
 
 // ProxiedSummary lists the proxied links for a person: every dyno's link
