@@ -164,7 +164,7 @@ func TestSameSeedSendsTheSameOrders(t *testing.T) {
 	}
 	t.Parallel()
 	machine.Shared(t)
-	scenario := writeScenario(t, "name: twice\nspeed: 20\nduration: 20s\nload: {rate: 10/s, customers: 30}\n")
+	scenario := writeScenario(t, "name: twice\nspeed: auto\nduration: 20s\nload: {rate: 10/s, customers: 30}\n")
 	read := func(dir string) string {
 		b, err := os.ReadFile(filepath.Join(dir, "orders.ndjson"))
 		if err != nil {

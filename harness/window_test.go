@@ -125,7 +125,7 @@ func TestJudgeWindowsSeeWhatTheWholeRunDilutes(t *testing.T) {
 // windowScenario is a small scenario: 5 orders a second for 30 s with
 // production unreachable from the edge from 10 s to 20 s.
 const windowScenario = `name: window
-speed: 20
+speed: auto
 duration: 30s
 rto_window: 2s
 system:
