@@ -21,7 +21,6 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// StderrIsTerminal turns progress lines on.
 	StderrIsTerminal bool
-	Getenv           func(string) string
 }
 
 // OSEnv is the real process's environment.
@@ -31,7 +30,6 @@ func OSEnv() Env {
 		Stdout:           os.Stdout,
 		Stderr:           os.Stderr,
 		StderrIsTerminal: err == nil && fi.Mode()&os.ModeCharDevice != 0,
-		Getenv:           os.Getenv,
 	}
 }
 

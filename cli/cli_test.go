@@ -16,7 +16,7 @@ import (
 func paydrill(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	env := Env{Stdout: &out, Stderr: &errb}
 	code := Main(context.Background(), env, args)
 	return code, out.String(), errb.String()
 }

@@ -551,24 +551,24 @@ func (d *decoder) attributes(n *yaml.Node, f *Fault, path string) {
 		d.fail(n, path, "want a mapping of attributes like {latency: 500ms}, got %s", describe(n))
 		return
 	}
-	specs, known := toxicAttrs[f.Toxic]
+	kind, known := lookupKind(f.Toxic)
 	for _, kv := range d.pairs(n, path) {
 		k, val := kv[0], resolve(kv[1])
 		name, kpath := k.Value, join(path, k.Value)
 		d.pos[kpath] = d.at(val)
 		switch {
-		case containerFaults[f.Toxic]:
-			d.fail(k, kpath, "%s is a container fault and takes no attributes", f.Toxic)
-			continue
 		case !known:
 			continue // the unknown toxic is reported by Validate
-		case len(specs) == 0:
+		case kind.Container:
+			d.fail(k, kpath, "%s is a container fault and takes no attributes", f.Toxic)
+			continue
+		case len(kind.Attrs) == 0:
 			d.fail(k, kpath, "toxic %s takes no attributes", f.Toxic)
 			continue
 		}
-		a, ok := attrOf(f.Toxic, name)
+		a, ok := kind.Attr(name)
 		if !ok {
-			d.fail(k, kpath, "unknown attribute for toxic %s%s", f.Toxic, suggest(name, ToxicAttributes(f.Toxic)))
+			d.fail(k, kpath, "unknown attribute for toxic %s%s", f.Toxic, suggest(name, attrNames(kind)))
 			continue
 		}
 		x, ok := d.attrValue(val, kpath, a)
@@ -582,9 +582,9 @@ func (d *decoder) attributes(n *yaml.Node, f *Fault, path string) {
 	}
 }
 
-func (d *decoder) attrValue(n *yaml.Node, path string, a attrSpec) (int64, bool) {
-	switch a.unit {
-	case unitMillis, unitMicros:
+func (d *decoder) attrValue(n *yaml.Node, path string, a FaultAttr) (int64, bool) {
+	switch {
+	case a.IsDuration():
 		s, ok := d.scalar(n, path, "a duration like 500ms")
 		if !ok {
 			return 0, false
@@ -595,7 +595,7 @@ func (d *decoder) attrValue(n *yaml.Node, path string, a attrSpec) (int64, bool)
 			return 0, false
 		}
 		unit, name := time.Millisecond, "milliseconds"
-		if a.unit == unitMicros {
+		if a.Unit == UnitMicros {
 			unit, name = time.Microsecond, "microseconds"
 		}
 		x, err := wholeUnits(dur, unit)
@@ -607,7 +607,7 @@ func (d *decoder) attrValue(n *yaml.Node, path string, a attrSpec) (int64, bool)
 	default:
 		var x int64
 		want := "an integer number of bytes"
-		if a.unit == unitKBps {
+		if a.Unit == UnitKBps {
 			want = "an integer number of kilobytes a second"
 		}
 		return x, d.typed(n, path, want, &x, "!!int")

@@ -2,40 +2,22 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Links are the links a toxic may name (besides router->dyno[i], one dyno,
+// links are the links a toxic may name (besides router->dyno[i], one dyno,
 // 1-based). Every one passes through a toxiproxy proxy.
 var links = []string{
 	"edge->router", "router->dyno", "dyno->gateway", "dyno->db", "edge->capture",
 	"replayer->router", "reconciler->gateway",
 }
 
-// Links returns every link name a fault may break with dynos dynos:
-// router->dyno means all of them, router->dyno[1] … router->dyno[dynos] one.
-func Links(dynos int) []string {
-	out := append([]string(nil), links...)
-	for i := 1; i <= dynos; i++ {
-		out = append(out, fmt.Sprintf("router->dyno[%d]", i))
-	}
-	return out
-}
-
-// Targets are the container roles a container fault may name (besides
+// targets are the container roles a container fault may name (besides
 // dyno[i]); dyno alone means every dyno.
 var targets = []string{"edge", "router", "dyno", "gateway", "db", "capture", "replayer", "reconciler"}
-
-// Targets returns every container a container fault may name with dynos dynos.
-func Targets(dynos int) []string {
-	out := append([]string(nil), targets...)
-	for i := 1; i <= dynos; i++ {
-		out = append(out, fmt.Sprintf("dyno[%d]", i))
-	}
-	return out
-}
 
 // SplitIndex splits "router->dyno[3]" into ("router->dyno", 3) and
 // "dyno[2]" into ("dyno", 2); a name without an index comes back with 0.
@@ -52,12 +34,13 @@ func SplitIndex(name string) (base string, index int) {
 	return name[:open], n
 }
 
-// containerFaults are the toxics that act on a container, not a link.
-var containerFaults = map[string]bool{"kill": true, "stop": true, "restart": true, "pause": true}
-
 // IsContainer reports whether f is a container fault (kill, stop, restart,
-// pause), which names a Target instead of a Link.
-func (f Fault) IsContainer() bool { return containerFaults[f.Toxic] }
+// pause: a FaultKind with Container set), which names a Target instead of a
+// Link.
+func (f Fault) IsContainer() bool {
+	k, ok := lookupKind(f.Toxic)
+	return ok && k.Container
+}
 
 // End returns when f stops, given the run's duration: At+For, or the end of
 // the run when For is 0 (and never later than the end).
@@ -81,71 +64,153 @@ func (f Fault) Label() string {
 	return fmt.Sprintf("%s on %s at %s", f.Toxic, where, FormatDuration(f.At))
 }
 
-// Attribute units.
+// Units of fault attributes (FaultAttr.Unit): how a value is written in a
+// scenario file and held in Fault.Attributes, which are toxiproxy's units.
 const (
-	unitMillis = "ms"    // a Go duration, held in milliseconds
-	unitMicros = "us"    // a Go duration, held in microseconds
-	unitBytes  = "bytes" // an integer
-	unitKBps   = "KB/s"  // an integer, kilobytes per second
+	UnitMillis = "ms"    // a Go duration (500ms), held in milliseconds
+	UnitMicros = "us"    // a Go duration, held in microseconds
+	UnitBytes  = "bytes" // an integer number of bytes
+	UnitKBps   = "KB/s"  // an integer, kilobytes per second
 )
 
-// attrSpec is one attribute of a toxic.
-type attrSpec struct {
-	name     string
-	unit     string
-	required bool
-	doc      string
+// FaultKind is one kind of fault a scenario may schedule: the value of a
+// fault's toxic key. FaultKinds lists them all, and the package reads
+// everything it knows about a kind from that one table (decoding,
+// validation, formatting, the JSON Schema and its descriptions), but for
+// two rules of single kinds: down takes no stream, and a slicer's
+// size_variation must be below its average_size.
+type FaultKind struct {
+	Name      string      // the toxic key's value: "latency", "down", "kill"...
+	Container bool        // acts on a container (names a target; docker runtime only), not on a link
+	Slows     bool        // delays or throttles the data (latency, bandwidth, slicer, slow_close): a link with it no longer answers in a known time
+	Doc       string      // what the fault does, in a few words (down's is quoted by the JSON Schema)
+	Attrs     []FaultAttr // its attributes, with toxiproxy's names and units; none for down and container faults
 }
 
-// toxicAttrs lists the attributes of every link toxic (toxiproxy's names and
-// units); down and the container faults take none.
-var toxicAttrs = map[string][]attrSpec{
-	"latency": {
-		{"latency", unitMillis, true, "delay added to the data"},
-		{"jitter", unitMillis, false, "random variation of the delay, ±"},
-	},
-	"bandwidth":  {{"rate", unitKBps, true, "bandwidth limit"}},
-	"slow_close": {{"delay", unitMillis, true, "delay before the connection is closed"}},
-	"timeout": {
-		{"timeout", unitMillis, false, "stop all data and close the connection after this long; 0 (the default) holds it open until the fault ends"},
-	},
-	"reset_peer": {{"timeout", unitMillis, false, "reset the connection (TCP RST) after this long; 0: at once"}},
-	"slicer": {
-		{"average_size", unitBytes, true, "average size of a slice"},
-		{"size_variation", unitBytes, false, "variation of the slice size (less than average_size)"},
-		{"delay", unitMicros, false, "delay between slices"},
-	},
-	"limit_data": {{"bytes", unitBytes, true, "close the connection after this many bytes"}},
-	"down":       nil,
+// FaultAttr is one attribute of a FaultKind.
+type FaultAttr struct {
+	Name     string // toxiproxy's name of the attribute: "latency", "rate"...
+	Unit     string // UnitMillis, UnitMicros, UnitBytes or UnitKBps
+	Required bool   // a fault of the kind must give it
+	Doc      string // what it means, in a few words
 }
 
-// toxicNames is the link toxics in a stable order.
-var toxicNames = []string{"latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down"}
+// IsDuration reports whether a is a duration (UnitMillis or UnitMicros):
+// model time, which a run divides by its speed (and UnitKBps rates it
+// multiplies by it).
+func (a FaultAttr) IsDuration() bool { return a.Unit == UnitMillis || a.Unit == UnitMicros }
 
-// ToxicAttributes returns the attribute names a link toxic accepts, or nil.
-func ToxicAttributes(toxic string) []string {
-	var out []string
-	for _, a := range toxicAttrs[toxic] {
-		out = append(out, a.name)
+// Attr returns k's attribute called name.
+func (k FaultKind) Attr(name string) (FaultAttr, bool) {
+	for _, a := range k.Attrs {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return FaultAttr{}, false
+}
+
+// faultDown is the link fault that is not a toxiproxy toxic: the link
+// refuses connections, both ways, and takes no stream.
+const faultDown = "down"
+
+// faultKinds is the table of fault kinds: the link faults (toxiproxy's
+// toxics, then down), then the container faults.
+var faultKinds = []FaultKind{
+	{Name: "latency", Slows: true, Doc: "adds a delay to the data", Attrs: []FaultAttr{
+		{"latency", UnitMillis, true, "delay added to the data"},
+		{"jitter", UnitMillis, false, "random variation of the delay, ±"},
+	}},
+	{Name: "bandwidth", Slows: true, Doc: "limits the bandwidth", Attrs: []FaultAttr{
+		{"rate", UnitKBps, true, "bandwidth limit"},
+	}},
+	{Name: "slow_close", Slows: true, Doc: "delays closing the connection", Attrs: []FaultAttr{
+		{"delay", UnitMillis, true, "delay before the connection is closed"},
+	}},
+	{Name: "timeout", Doc: "stops all data, and closes the connection after a timeout", Attrs: []FaultAttr{
+		{"timeout", UnitMillis, false, "stop all data and close the connection after this long; 0 (the default) holds it open until the fault ends"},
+	}},
+	{Name: "reset_peer", Doc: "resets the connection (TCP RST)", Attrs: []FaultAttr{
+		{"timeout", UnitMillis, false, "reset the connection (TCP RST) after this long; 0: at once"},
+	}},
+	{Name: "slicer", Slows: true, Doc: "slices the data into small bits, with a delay between them", Attrs: []FaultAttr{
+		{"average_size", UnitBytes, true, "average size of a slice"},
+		{"size_variation", UnitBytes, false, "variation of the slice size (less than average_size)"},
+		{"delay", UnitMicros, false, "delay between slices"},
+	}},
+	{Name: "limit_data", Doc: "closes the connection after a number of bytes", Attrs: []FaultAttr{
+		{"bytes", UnitBytes, true, "close the connection after this many bytes"},
+	}},
+	{Name: faultDown, Doc: "the link refuses connections"},
+	{Name: "kill", Container: true, Doc: "kills the container (SIGKILL); it starts again when the fault ends"},
+	{Name: "stop", Container: true, Doc: "stops the container; it starts again when the fault ends"},
+	{Name: "restart", Container: true, Doc: "restarts the container"},
+	{Name: "pause", Container: true, Doc: "freezes the container until the fault ends"},
+}
+
+// FaultKinds returns every fault kind, in a stable order: the link toxics,
+// then down, then the container faults kill, stop, restart, pause. The
+// result is a copy: changing it does not change the table.
+func FaultKinds() []FaultKind {
+	out := slices.Clone(faultKinds)
+	for i := range out {
+		out[i].Attrs = slices.Clone(out[i].Attrs)
 	}
 	return out
 }
 
-func attrOf(toxic, name string) (attrSpec, bool) {
-	for _, a := range toxicAttrs[toxic] {
-		if a.name == name {
-			return a, true
+// LookupFaultKind returns the fault kind called name (a fault's toxic).
+func LookupFaultKind(name string) (FaultKind, bool) {
+	k, ok := lookupKind(name)
+	k.Attrs = slices.Clone(k.Attrs)
+	return k, ok
+}
+
+// lookupKind is LookupFaultKind sharing the table's Attrs, for reading.
+func lookupKind(name string) (FaultKind, bool) {
+	for _, k := range faultKinds {
+		if k.Name == name {
+			return k, true
 		}
 	}
-	return attrSpec{}, false
+	return FaultKind{}, false
+}
+
+// faultKindNames returns, in order, the names of the fault kinds for which
+// keep is true (every kind when keep is nil).
+func faultKindNames(keep func(FaultKind) bool) []string {
+	var out []string
+	for _, k := range faultKinds {
+		if keep == nil || keep(k) {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}
+
+func isContainerKind(k FaultKind) bool { return k.Container }
+
+// attrNames returns the names of k's attributes, or nil.
+func attrNames(k FaultKind) []string {
+	var out []string
+	for _, a := range k.Attrs {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
+// attrOf returns the attribute name of the fault kind toxic.
+func attrOf(toxic, name string) (FaultAttr, bool) {
+	k, _ := lookupKind(toxic)
+	return k.Attr(name)
 }
 
 // formatAttr writes an attribute held in toxiproxy's units as YAML would.
-func formatAttr(a attrSpec, v int64) any {
-	switch a.unit {
-	case unitMillis:
+func formatAttr(a FaultAttr, v int64) any {
+	switch a.Unit {
+	case UnitMillis:
 		return FormatDuration(time.Duration(v) * time.Millisecond)
-	case unitMicros:
+	case UnitMicros:
 		return FormatDuration(time.Duration(v) * time.Microsecond)
 	}
 	return v

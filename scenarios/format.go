@@ -110,7 +110,7 @@ func faultPlain(f Fault) any {
 		m.add("target", f.Target)
 	}
 	m.add("toxic", f.Toxic)
-	if !f.IsContainer() && f.Toxic != "down" && f.Stream != "" {
+	if !f.IsContainer() && f.Toxic != faultDown && f.Stream != "" {
 		m.add("stream", f.Stream)
 	}
 	if len(f.Attributes) > 0 {

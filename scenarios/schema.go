@@ -114,7 +114,7 @@ func (g *schemaGen) property(owner reflect.Type, f field, dv reflect.Value) *oma
 		p = g.ref("money", moneyDef)
 	case f.typ.Kind() == reflect.String:
 		if f.enum != "" {
-			p = enumSchema(enums[f.enum])
+			p = enumSchema(enumValues(f.enum))
 		} else {
 			p = &omap{}
 			p.add("type", "string")
@@ -143,8 +143,12 @@ func (g *schemaGen) property(owner reflect.Type, f field, dv reflect.Value) *oma
 	default:
 		panic("scenarios: no schema for " + f.typ.String())
 	}
-	if f.doc != "" {
-		p.add("description", f.doc)
+	doc := f.doc
+	if owner == faultType {
+		doc = faultFieldDoc(f.name, doc)
+	}
+	if doc != "" {
+		p.add("description", doc)
 	}
 	if dv.IsValid() && !dv.IsZero() && f.name != "name" && f.typ.Kind() != reflect.Slice &&
 		(f.typ.Kind() != reflect.Struct || f.typ == timeDistType || f.typ == moneyDistType) {
@@ -266,19 +270,21 @@ func (g *schemaGen) attributes() *omap {
 	props := &omap{}
 	docs := map[string][]string{}
 	var order []string
-	for _, toxic := range toxicNames {
-		for _, a := range toxicAttrs[toxic] {
-			if _, ok := docs[a.name]; !ok {
-				order = append(order, a.name)
+	first := map[string]FaultAttr{}
+	for _, k := range faultKinds {
+		for _, a := range k.Attrs {
+			if _, ok := docs[a.Name]; !ok {
+				order = append(order, a.Name)
+				first[a.Name] = a
 			}
-			unit := map[string]string{unitMillis: "a duration, held in milliseconds", unitMicros: "a duration, held in microseconds",
-				unitBytes: "bytes", unitKBps: "KB/s"}[a.unit]
-			docs[a.name] = append(docs[a.name], toxic+": "+a.doc+" ("+unit+")")
+			unit := map[string]string{UnitMillis: "a duration, held in milliseconds", UnitMicros: "a duration, held in microseconds",
+				UnitBytes: "bytes", UnitKBps: "KB/s"}[a.Unit]
+			docs[a.Name] = append(docs[a.Name], k.Name+": "+a.Doc+" ("+unit+")")
 		}
 	}
 	for _, name := range order {
 		var p *omap
-		if a := firstAttr(name); a.unit == unitMillis || a.unit == unitMicros {
+		if first[name].IsDuration() {
 			p = g.ref("duration", durationDef)
 		} else {
 			p = &omap{}
@@ -295,13 +301,21 @@ func (g *schemaGen) attributes() *omap {
 	return m
 }
 
-func firstAttr(name string) attrSpec {
-	for _, toxic := range toxicNames {
-		if a, ok := attrOf(toxic, name); ok {
-			return a
-		}
+// faultFieldDoc returns the description of the fault key name, whose doc
+// tag is doc: for toxic and target, which name fault kinds, it is written
+// from the table of fault kinds.
+func faultFieldDoc(name, doc string) string {
+	switch name {
+	case "toxic":
+		down, _ := lookupKind(faultDown)
+		return "What happens: " + strings.Join(faultKindNames(func(k FaultKind) bool { return !k.Container && k.Name != faultDown }), ", ") +
+			" (toxiproxy's toxics), " + down.Name + " (" + down.Doc + "), or a container fault: " +
+			strings.Join(faultKindNames(isContainerKind), ", ") + "."
+	case "target":
+		return "For container faults (" + strings.Join(faultKindNames(isContainerKind), ", ") + "): the container's role, " +
+			"e.g. capture, gateway, db, router, edge, replayer, reconciler, dyno (every dyno) or dyno[i]."
 	}
-	return attrSpec{}
+	return doc
 }
 
 // faultDef is a fault, with the rules that tie its toxic to link, target
@@ -331,32 +345,29 @@ func (g *schemaGen) faultDef() *omap {
 		n.add("not", r)
 		return n
 	}
-	var containers []string
-	for _, t := range enums["toxic"] {
-		if containerFaults[t] {
-			containers = append(containers, t)
-		}
-	}
 	then := &omap{}
 	then.add("required", []string{"target"})
 	then.add("allOf", []any{not("link"), not("stream"), not("attributes")})
 	rule := &omap{}
-	rule.add("if", cond(containers))
+	rule.add("if", cond(faultKindNames(isContainerKind)))
 	rule.add("then", then)
 	rules = append(rules, rule)
-	for _, toxic := range toxicNames {
+	for _, k := range faultKinds {
+		if k.Container {
+			continue
+		}
 		then := &omap{}
 		var required []string
 		required = append(required, "link")
-		for _, a := range toxicAttrs[toxic] {
-			if a.required {
+		for _, a := range k.Attrs {
+			if a.Required {
 				required = append(required, "attributes")
 				break
 			}
 		}
 		then.add("required", required)
 		all := []any{not("target")}
-		if names := ToxicAttributes(toxic); len(names) == 0 {
+		if names := attrNames(k); len(names) == 0 {
 			all = append(all, not("attributes"))
 		} else {
 			pn := &omap{}
@@ -364,9 +375,9 @@ func (g *schemaGen) faultDef() *omap {
 			attrs := &omap{}
 			attrs.add("propertyNames", pn)
 			var req []string
-			for _, a := range toxicAttrs[toxic] {
-				if a.required {
-					req = append(req, a.name)
+			for _, a := range k.Attrs {
+				if a.Required {
+					req = append(req, a.Name)
 				}
 			}
 			if len(req) > 0 {
@@ -380,7 +391,7 @@ func (g *schemaGen) faultDef() *omap {
 		}
 		then.add("allOf", all)
 		rule := &omap{}
-		rule.add("if", cond([]string{toxic}))
+		rule.add("if", cond([]string{k.Name}))
 		rule.add("then", then)
 		rules = append(rules, rule)
 	}

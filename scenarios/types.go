@@ -11,9 +11,9 @@ import (
 // meet. Every duration is model time (see Speed). Struct tags carry the YAML
 // key (yaml), a description (doc), a unit for values that are not what their
 // Go type says (unit: rate = float64 per second written "5/s"; money = int64
-// cents written "35.00") and the name of an enumeration (enum, see Enum);
-// the decoder, the --set overrides and the JSON Schema are all built from
-// them.
+// cents written "35.00") and the name of an enumeration (enum); the decoder,
+// the --set overrides and the JSON Schema are all built from them, and from
+// FaultKinds for what a fault's toxic, target and attributes may be.
 type Scenario struct {
 	Name        string        `yaml:"name" doc:"Short name of the scenario; defaults to the file name without its extension."`
 	Description string        `yaml:"description,omitempty" doc:"One line saying what the scenario shows; paydrill list prints it."`
@@ -116,8 +116,8 @@ type Fault struct {
 	At         time.Duration    `yaml:"at" doc:"Model time from the start of the run when the fault begins."`
 	For        time.Duration    `yaml:"for" doc:"How long the fault lasts; leave it out for until the end of the run."`
 	Link       string           `yaml:"link" doc:"The link a toxic breaks: edge->router, router->dyno (every dyno), router->dyno[i] (1-based), dyno->gateway, dyno->db, edge->capture, replayer->router, reconciler->gateway."`
-	Target     string           `yaml:"target" doc:"For container faults (kill, stop, restart, pause): the container's role, e.g. capture, gateway, db, router, edge, replayer, reconciler, dyno (every dyno) or dyno[i]."`
-	Toxic      string           `yaml:"toxic" enum:"toxic" doc:"What happens: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data (toxiproxy's toxics), down (the link refuses connections), or a container fault: kill, stop, restart, pause."`
+	Target     string           `yaml:"target"`             // its description names the container faults: see faultFieldDoc
+	Toxic      string           `yaml:"toxic" enum:"toxic"` // a FaultKind's name; its description lists them: see faultFieldDoc
 	Stream     string           `yaml:"stream" enum:"stream" doc:"Which direction a toxic acts on: downstream (answers, towards the caller) or upstream (requests)."`
 	Attributes map[string]int64 `yaml:"attributes" doc:"The toxic's attributes; durations are written as Go durations (latency: 500ms) and held in toxiproxy's units (milliseconds; microseconds for slicer delay)."`
 
@@ -250,12 +250,8 @@ func Default() Scenario {
 // newFault is a fault before its keys are read: downstream unless told.
 func newFault() Fault { return Fault{Stream: "downstream"} }
 
-// Enum returns the values an enumeration (named by an enum struct tag:
-// strategy, arrivals, dedupe, match, replay_mode, stream, dist, toxic)
-// allows, or nil.
-func Enum(name string) []string { return append([]string(nil), enums[name]...) }
-
-// enums lists the values each enumeration allows.
+// enums lists the values each enumeration allows, but toxic's: the fault
+// kinds (see enumValues).
 var enums = map[string][]string{
 	"strategy":    {"random", "round-robin", "least-conn", "p2c"},
 	"arrivals":    {"constant", "poisson"},
@@ -264,8 +260,15 @@ var enums = map[string][]string{
 	"replay_mode": {"auto", "manual", "at"},
 	"stream":      {"downstream", "upstream"},
 	"dist":        {"const", "uniform", "exponential", "lognormal", "weibull", "empirical"},
-	"toxic": {"latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down",
-		"kill", "stop", "restart", "pause"},
+}
+
+// enumValues returns the values the enumeration name (an enum struct tag)
+// allows: for toxic, the names of FaultKinds.
+func enumValues(name string) []string {
+	if name == "toxic" {
+		return faultKindNames(nil)
+	}
+	return enums[name]
 }
 
 // distParams lists, per distribution kind, its parameters (YAML keys) and

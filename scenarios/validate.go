@@ -170,14 +170,15 @@ func (v *validator) rate(key string, r float64, zeroOK bool) {
 }
 
 func (v *validator) enum(key, value, enum string) {
-	if slices.Contains(enums[enum], value) {
+	values := enumValues(enum)
+	if slices.Contains(values, value) {
 		return
 	}
 	if value == "" {
-		v.errorf(key, "must not be empty (one of %s)", strings.Join(enums[enum], ", "))
+		v.errorf(key, "must not be empty (one of %s)", strings.Join(values, ", "))
 		return
 	}
-	v.errorf(key, "unknown %s %q%s", strings.ReplaceAll(enum, "_", " "), value, suggest(value, enums[enum]))
+	v.errorf(key, "unknown %s %q%s", strings.ReplaceAll(enum, "_", " "), value, suggest(value, values))
 }
 
 func (v *validator) timeDist(key string, d *TimeDist) {
@@ -261,15 +262,16 @@ func (v *validator) faults() {
 		if f.Target != "" {
 			v.indexed(p+".target", f.Target, "dyno", targets, s.System.Dynos.Count)
 		}
+		kind, known := lookupKind(f.Toxic)
 		switch {
 		case f.Toxic == "":
-			v.errorf(p+".toxic", "required: what the fault does (one of %s)", strings.Join(enums["toxic"], ", "))
-		case !slices.Contains(enums["toxic"], f.Toxic):
-			v.errorf(p+".toxic", "unknown toxic %q%s", f.Toxic, suggest(f.Toxic, enums["toxic"]))
-		case f.IsContainer():
+			v.errorf(p+".toxic", "required: what the fault does (one of %s)", strings.Join(faultKindNames(nil), ", "))
+		case !known:
+			v.errorf(p+".toxic", "unknown toxic %q%s", f.Toxic, suggest(f.Toxic, faultKindNames(nil)))
+		case kind.Container:
 			v.containerFault(p, f)
 		default:
-			v.linkFault(p, f)
+			v.linkFault(p, f, kind)
 		}
 	}
 }
@@ -289,37 +291,37 @@ func (v *validator) containerFault(p string, f Fault) {
 	}
 }
 
-func (v *validator) linkFault(p string, f Fault) {
+func (v *validator) linkFault(p string, f Fault, kind FaultKind) {
 	if f.Target != "" {
-		v.errorf(p+".target", "only container faults (kill, stop, restart, pause) name a target; toxic %s names a link", f.Toxic)
+		v.errorf(p+".target", "only container faults (%s) name a target; toxic %s names a link",
+			strings.Join(faultKindNames(isContainerKind), ", "), f.Toxic)
 	}
 	if f.Link == "" && f.Target == "" {
 		v.errorf(p+".link", "required by toxic %s: the link it breaks (one of %s, router->dyno[i])", f.Toxic, strings.Join(links, ", "))
 	}
-	if f.Toxic == "down" {
+	if f.Toxic == faultDown {
 		if v.s.given(p + ".stream") {
 			v.errorf(p+".stream", "does not apply to down (the link refuses connections both ways)")
 		}
 	} else {
 		v.enum(p+".stream", f.Stream, "stream")
 	}
-	specs := toxicAttrs[f.Toxic]
 	for _, name := range sortedKeys(f.Attributes) {
 		key := p + ".attributes." + name
-		a, ok := attrOf(f.Toxic, name)
+		a, ok := kind.Attr(name)
 		switch {
-		case len(specs) == 0:
+		case len(kind.Attrs) == 0:
 			v.errorf(key, "toxic %s takes no attributes", f.Toxic)
 		case !ok:
-			v.errorf(key, "unknown attribute for toxic %s%s", f.Toxic, suggest(name, ToxicAttributes(f.Toxic)))
+			v.errorf(key, "unknown attribute for toxic %s%s", f.Toxic, suggest(name, attrNames(kind)))
 		case f.Attributes[name] < 0:
 			v.errorf(key, "must be 0 or more, got %v", formatAttr(a, f.Attributes[name]))
 		}
 	}
-	for _, a := range specs {
-		_, has := f.Attributes[a.name]
-		if a.required && !has && !v.s.given(p+".attributes."+a.name) {
-			v.errorf(p+".attributes."+a.name, "required by toxic %s: %s", f.Toxic, a.doc)
+	for _, a := range kind.Attrs {
+		_, has := f.Attributes[a.Name]
+		if a.Required && !has && !v.s.given(p+".attributes."+a.Name) {
+			v.errorf(p+".attributes."+a.Name, "required by toxic %s: %s", f.Toxic, a.Doc)
 		}
 	}
 	if f.Toxic == "slicer" {

@@ -56,8 +56,7 @@ func (rp *Replayer) pass() {
 	}()
 	todo, err := rp.fetchPending()
 	if err != nil {
-		rp.setErr("reading capture: " + err.Error())
-		return
+		return // capture unreadable: a later pass tries again
 	}
 	gap := time.Duration(float64(time.Second) / rp.cfg.Rate)
 	next := time.Now()
@@ -93,9 +92,9 @@ func (rp *Replayer) replay(c wire.CapturedRequest) {
 	default:
 		rec.Outcome = wire.ReplayError
 	}
-	if _, err := rp.ledger.add(rec); err != nil {
-		rp.setErr(err.Error())
-	}
+	// An attempt the store did not save leaves the request pending, so a
+	// later pass replays it again.
+	_, _ = rp.ledger.add(rec)
 }
 
 // send makes the captured request again against production.
@@ -140,12 +139,6 @@ func (rp *Replayer) send(c wire.CapturedRequest) (int, error) {
 var skipHeader = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
 	"Transfer-Encoding": true, "Upgrade": true, "Content-Length": true, "Host": true,
-}
-
-func (rp *Replayer) setErr(msg string) {
-	rp.mu.Lock()
-	rp.lastErr = msg
-	rp.mu.Unlock()
 }
 
 // sleepUntil waits for t; false when ctx ends first.

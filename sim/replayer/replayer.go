@@ -32,7 +32,6 @@ type Replayer struct {
 	captured map[string]bool // replayable request ids seen at capture
 	passes   int
 	lastRun  time.Time
-	lastErr  string
 	closed   bool
 
 	ctx     context.Context // ends on Close
@@ -126,14 +125,6 @@ func (rp *Replayer) Status() wire.WorkerStatus {
 		Busy:    rp.busy.Load(),
 		LastRun: rp.lastRun,
 	}
-}
-
-// LastError describes the last thing that went wrong in a pass (capture
-// unreadable, an attempt not saved), or is empty.
-func (rp *Replayer) LastError() string {
-	rp.mu.Lock()
-	defer rp.mu.Unlock()
-	return rp.lastErr
 }
 
 // Records returns every replay attempt recorded so far, oldest first
