@@ -1,6 +1,9 @@
 package harness
 
-import "paydrill/scenarios"
+import (
+	"paydrill/harness/topology"
+	"paydrill/scenarios"
+)
 
 // What a system costs this process in open files on the embedded runtime,
 // where every component, proxy and connection is a descriptor here (both
@@ -66,7 +69,7 @@ func CheckCapacity(s *scenarios.Scenario) error {
 	d := s.System.Dynos
 	proxiedDynos := false
 	for _, f := range s.Faults {
-		proxiedDynos = proxiedDynos || f.Link == routerDynoLink
+		proxiedDynos = proxiedDynos || f.Link == topology.DynoLinks
 	}
 	per := fdsPerDyno(d.Workers, proxiedDynos)
 	// Room for at least a second of the load in flight at full rate.

@@ -27,6 +27,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"paydrill/harness/topology"
 	"paydrill/sim/wire"
 )
 
@@ -110,7 +111,6 @@ const (
 const (
 	componentPort = 8080
 	toxiproxyPort = 8474
-	dynoProxyBase = 10000 // router->dyno[i] listens on dynoProxyBase+i
 )
 
 // Timeouts of the container lifecycle.
@@ -183,7 +183,8 @@ func (d Docker) Start(ctx context.Context, p *Plan, dir string) (sys *System, er
 	}
 	d.logf("docker: image %s ready in %.1fs", tag, time.Since(began).Seconds())
 	run := newDockerRun(cli, p.RunID, dir, d.Log)
-	booting := &System{Components: map[string]string{}, Dynos: p.Dynos, Container: run.fault}
+	topo := p.Topology()
+	booting := &System{Components: map[string]string{}, Dynos: topo.Dynos(), Container: run.fault}
 	booting.onClose(run.teardown)
 	sys = booting
 	defer func() {
@@ -199,7 +200,7 @@ func (d Docker) Start(ctx context.Context, p *Plan, dir string) (sys *System, er
 		return nil, err
 	}
 
-	specs := dockerSpecs(p)
+	specs := dockerSpecs(topo)
 	for _, s := range specs {
 		if s.store != "" {
 			if err := run.createVolume(ctx, s); err != nil {
@@ -234,7 +235,7 @@ func (d Docker) Start(ctx context.Context, p *Plan, dir string) (sys *System, er
 			err := run.startContainer(startCtx, tag, s)
 			<-sem
 			if err == nil && s == tp {
-				booting.Links, err = dockerLinks(run.comp("toxiproxy").hostAddr(), p)
+				booting.Links, err = dockerLinks(run.comp("toxiproxy").hostAddr(), topo)
 			}
 			if err != nil {
 				fail(err)
@@ -253,7 +254,7 @@ func (d Docker) Start(ctx context.Context, p *Plan, dir string) (sys *System, er
 	for _, s := range specs {
 		booting.Components[s.role] = run.comp(s.role).url()
 	}
-	booting.Edge = booting.Components["edge"]
+	booting.Edge = booting.Components[topology.RoleEdge]
 	run.booted.Store(true)
 	d.logf("docker: %s: %d containers up in %.1fs", run.id, len(specs)+1, time.Since(began).Seconds())
 	return booting, nil
@@ -269,133 +270,63 @@ type dockerSpec struct {
 	store string   // the store's file name under /data; "" when stateless
 }
 
-// dockerSpecs wires every component as the embedded runtime does, with the
-// addresses of the proxies (fixed ports of the "toxiproxy" container) and
-// of the peers they reach directly (their alias).
-func dockerSpecs(p *Plan) []*dockerSpec {
-	direct := func(alias string) string { return fmt.Sprintf("http://%s:%d", alias, componentPort) }
-	// via is the address of alias over link: the toxiproxy container's
-	// port for it when the plan proxies the link, else alias directly.
-	via := func(link, alias string) string {
-		if !p.Proxies(link) {
-			return direct(alias)
-		}
-		port := linkPorts[link]
-		if i, ok := dynoIndex(link); ok {
-			port = dynoProxyBase + i
-		}
-		return fmt.Sprintf("http://toxiproxy:%d", port)
-	}
+// dockerSpecs is a container per instance of the topology, each told the
+// in-network address of its peers: the toxiproxy container's port of a
+// proxied link, else the peer's alias.
+func dockerSpecs(topo *topology.Topology) []*dockerSpec {
 	var out []*dockerSpec
-	add := func(role, alias, store string, cfg any) {
-		b, err := json.Marshal(cfg)
+	for _, in := range topo.Instances {
+		b, err := json.Marshal(topo.Config(in, dockerAddrs{}))
 		if err != nil {
-			panic(fmt.Sprintf("docker: %s config: %v", role, err)) // plain structs: cannot fail
-		}
-		kind := role
-		if i := strings.IndexByte(kind, '['); i >= 0 {
-			kind = kind[:i]
+			panic(fmt.Sprintf("docker: %s config: %v", in.Name, err)) // plain structs: cannot fail
 		}
 		out = append(out, &dockerSpec{
-			role: role, alias: alias, port: componentPort, ready: wire.PathHealthz, store: store,
-			args: []string{"serve", kind, "--listen", fmt.Sprintf("0.0.0.0:%d", componentPort), "--config", string(b)},
+			role: in.Name, alias: in.Alias, port: componentPort, ready: wire.PathHealthz, store: in.Store,
+			args: []string{"serve", in.Component, "--listen", fmt.Sprintf("0.0.0.0:%d", componentPort), "--config", string(b)},
 		})
 	}
-
-	gw := p.Gateway
-	gw.Store = "/data/gateway.sqlite"
-	add("gateway", "gateway", "gateway.sqlite", gw)
-	dbc := p.DB
-	dbc.Store = "/data/orders.sqlite"
-	add("db", "db", "orders.sqlite", dbc)
-	cc := p.Capture
-	cc.Store = "/data/capture.sqlite"
-	add("capture", "capture", "capture.sqlite", cc)
-
-	var pool []string
-	for i := 1; i <= p.Dynos; i++ {
-		dc := p.Dyno
-		dc.Name = fmt.Sprintf("dyno-%d", i)
-		dc.Gateway, dc.DB = via("dyno->gateway", "gateway"), via("dyno->db", "db")
-		dc.Seed = p.Seed*1000 + int64(i)
-		add(dynoRole(i), dc.Name, "", dc)
-		pool = append(pool, via(dynoLink(i), dc.Name))
-	}
-	rc := p.Router
-	rc.Dynos = pool
-	rc.Seed = p.Seed*1000 + 101
-	add("router", "router", "", rc)
-
-	ec := p.Edge
-	ec.Production, ec.Capture = via("edge->router", "router"), via("edge->capture", "capture")
-	ec.Seed = p.Seed*1000 + 102
-	add("edge", "edge", "", ec)
-
-	pc := p.Replayer
-	pc.Capture, pc.Production = direct("capture"), via("replayer->router", "router")
-	pc.Store = "/data/replayer.sqlite"
-	add("replayer", "replayer", "replayer.sqlite", pc)
-
-	kc := p.Reconciler
-	kc.DB, kc.Gateway = direct("db"), via("reconciler->gateway", "gateway")
-	kc.Store = "/data/reconciler.sqlite"
-	add("reconciler", "reconciler", "reconciler.sqlite", kc)
 	return out
 }
 
-// linkPorts are the ports toxiproxy's proxies listen on inside the run's
-// network, per link; router->dyno[i] listens on dynoProxyBase+i.
-var linkPorts = map[string]int{
-	"dyno->gateway":       9001,
-	"dyno->db":            9002,
-	"edge->router":        9003,
-	"edge->capture":       9004,
-	"replayer->router":    9005,
-	"reconciler->gateway": 9006,
+// dockerAddrs are the addresses inside the run's network.
+type dockerAddrs struct{}
+
+func (dockerAddrs) Direct(in topology.Instance) string {
+	return fmt.Sprintf("http://%s:%d", in.Alias, componentPort)
 }
 
-// dockerLinks creates the proxy of every link the plan proxies in the
-// toxiproxy container (API at apiAddr, a published 127.0.0.1 port), in
-// the embedded runtime's order.
-func dockerLinks(apiAddr string, p *Plan) (*Links, error) {
+func (dockerAddrs) Store(in topology.Instance) string { return "/data/" + in.Store }
+
+func (a dockerAddrs) Link(l topology.Link) string {
+	if !l.Proxied {
+		return fmt.Sprintf("http://%s:%d", aliasOf(l.To), componentPort)
+	}
+	return fmt.Sprintf("http://toxiproxy:%d", l.Port)
+}
+
+// aliasOf is the alias of the instance named name: "dyno[2]" is "dyno-2".
+func aliasOf(name string) string {
+	if base, i, ok := topology.SplitIndexed(name); ok {
+		return fmt.Sprintf("%s-%d", base, i)
+	}
+	return name
+}
+
+// dockerLinks creates the relay of every proxied link of the topology in
+// the toxiproxy container (API at apiAddr, a published 127.0.0.1 port).
+func dockerLinks(apiAddr string, topo *topology.Topology) (*Links, error) {
 	links := newLinks(toxiclient.NewClient(apiAddr))
-	mk := func(link string, port int, upstream string, aliases ...string) error {
-		if !p.Proxies(link) {
-			return nil
+	for _, l := range topo.Proxied() {
+		var aliases []string
+		if l.Group != "" {
+			aliases = append(aliases, l.Group)
 		}
-		_, err := links.proxy(link, fmt.Sprintf("0.0.0.0:%d", port), fmt.Sprintf("%s:%d", upstream, componentPort), aliases...)
-		return err
-	}
-	if err := mk("dyno->gateway", linkPorts["dyno->gateway"], "gateway"); err != nil {
-		return nil, err
-	}
-	if err := mk("dyno->db", linkPorts["dyno->db"], "db"); err != nil {
-		return nil, err
-	}
-	for i := 1; i <= p.Dynos; i++ {
-		if err := mk(dynoLink(i), dynoProxyBase+i, fmt.Sprintf("dyno-%d", i), routerDynoLink); err != nil {
-			return nil, err
-		}
-	}
-	for _, l := range []struct{ link, upstream string }{
-		{"edge->router", "router"}, {"edge->capture", "capture"},
-		{"replayer->router", "router"}, {"reconciler->gateway", "gateway"},
-	} {
-		if err := mk(l.link, linkPorts[l.link], l.upstream); err != nil {
+		up := fmt.Sprintf("%s:%d", topo.Instance(l.To).Alias, componentPort)
+		if _, err := links.proxy(l.Name, fmt.Sprintf("0.0.0.0:%d", l.Port), up, aliases...); err != nil {
 			return nil, err
 		}
 	}
 	return links, nil
-}
-
-// dynoIndex is i for the link router->dyno[i].
-func dynoIndex(link string) (int, bool) {
-	rest, ok := strings.CutPrefix(link, routerDynoLink+"[")
-	if !ok {
-		return 0, false
-	}
-	i, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
-	return i, err == nil
 }
 
 // dockerRun is everything one Start created.
@@ -656,7 +587,7 @@ func (r *dockerRun) targets(target string) ([]*dockerComp, error) {
 	if target == "dyno" {
 		var out []*dockerComp
 		for i := 1; ; i++ {
-			c, ok := r.comps[dynoRole(i)]
+			c, ok := r.comps[topology.DynoName(i)]
 			if !ok {
 				break
 			}

@@ -8,10 +8,16 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+
+	"paydrill/scenarios"
 )
 
-// Container faults, applied by the runtime rather than toxiproxy.
-var containerFaults = map[string]bool{"kill": true, "stop": true, "restart": true, "pause": true}
+// isContainerFault says a fault kind acts on a container, applied by the
+// runtime rather than toxiproxy.
+func isContainerFault(kind string) bool {
+	k, ok := scenarios.LookupFaultKind(kind)
+	return ok && k.Container
+}
 
 // FaultWindow is when a fault was in force, in wall offsets from the load's
 // start as the harness actually applied it (not as scheduled).
@@ -126,7 +132,7 @@ func (s *scheduler) Windows() []FaultWindow {
 func toxicName(f FaultPlan) string { return fmt.Sprintf("fault%d", f.Index) }
 
 func (s *scheduler) apply(ctx context.Context, f FaultPlan) error {
-	if containerFaults[f.Toxic] {
+	if isContainerFault(f.Toxic) {
 		if s.sys.Container == nil {
 			return fmt.Errorf("fault %d: %s needs the docker runtime", f.Index, f.Toxic)
 		}
@@ -155,7 +161,7 @@ func (s *scheduler) apply(ctx context.Context, f FaultPlan) error {
 }
 
 func (s *scheduler) lift(ctx context.Context, f FaultPlan) error {
-	if containerFaults[f.Toxic] {
+	if isContainerFault(f.Toxic) {
 		if f.Toxic == "stop" || f.Toxic == "pause" || f.Toxic == "kill" {
 			return s.sys.Container(ctx, f.Link, "un"+f.Toxic)
 		}

@@ -3,7 +3,6 @@ package harness
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -17,10 +16,10 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"paydrill/harness/queueing"
+	"paydrill/harness/topology"
 	"paydrill/internal/machine"
 	"paydrill/scenarios"
 	"paydrill/sim/dist"
-	"paydrill/sim/dyno"
 	"paydrill/sim/router"
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
@@ -279,26 +278,32 @@ func startPool(t *testing.T, p *Plan) *pool {
 		t.Cleanup(func() { _ = srv.Close() })
 		return srv.URL()
 	}
-	gw, db := serve(instantGateway()), serve(instantDB())
+	topo := p.Topology()
+	addrs := poolAddrs{topology.RoleGateway: serve(instantGateway()), topology.RoleDB: serve(instantDB())}
 	pl := &pool{}
-	for i := 1; i <= p.Dynos; i++ {
-		c := p.Dyno
-		c.Name, c.Gateway, c.DB, c.Seed = fmt.Sprintf("dyno-%d", i), gw, db, p.Seed*1000+int64(i)
-		d, err := dyno.New(c)
+	for _, in := range topo.Instances {
+		if in.Role != topology.RoleDyno && in.Role != topology.RoleRouter {
+			continue
+		}
+		h, err := topo.Config(in, addrs).Build()
 		if err != nil {
 			t.Fatal(err)
 		}
-		pl.dynos = append(pl.dynos, serve(d))
+		addrs[in.Name] = serve(h)
+		if in.Role == topology.RoleDyno {
+			pl.dynos = append(pl.dynos, addrs[in.Name])
+		}
 	}
-	rc := p.Router
-	rc.Dynos, rc.Seed = pl.dynos, p.Seed*1000+101
-	rt, err := router.New(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl.router = serve(rt)
+	pl.router = addrs[topology.RoleRouter]
 	return pl
 }
+
+// poolAddrs are the pool's components by name, every link direct.
+type poolAddrs map[string]string
+
+func (a poolAddrs) Link(l topology.Link) string        { return a[l.To] }
+func (a poolAddrs) Direct(in topology.Instance) string { return a[in.Name] }
+func (a poolAddrs) Store(topology.Instance) string     { return "" }
 
 // instantGateway charges every order at once, saying how long it took.
 func instantGateway() http.Handler {
@@ -393,10 +398,11 @@ func planned(t *testing.T, p *Plan) float64 {
 		t.Fatal(err)
 	}
 	pacer := p.Load.pacer()
+	topo := p.Topology()
 	var pick func(k int) int
 	switch p.Router.Strategy {
 	case "random":
-		r := router.NewRandom(p.Seed*1000 + 101)
+		r := router.NewRandom(topo.Instance(topology.RoleRouter).Seed)
 		in := make([]int64, p.Dynos)
 		pick = func(int) int { return r.Pick(in) }
 	case "round-robin":
@@ -407,7 +413,7 @@ func planned(t *testing.T, p *Plan) float64 {
 	samplers := make([]*dist.Sampler, p.Dynos)
 	free := make([][]float64, p.Dynos)
 	for i := range samplers {
-		samplers[i] = dist.NewSampler(d, p.Seed*1000+int64(i+1))
+		samplers[i] = dist.NewSampler(d, topo.Instance(topology.DynoName(i+1)).Seed)
 		free[i] = make([]float64, p.Dyno.Workers)
 	}
 	warm := (p.Load.Total() / 20).Seconds()

@@ -1,21 +1,12 @@
 package harness
 
 import (
-	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
-	"paydrill/sim/capture"
-	"paydrill/sim/db"
+	"paydrill/harness/topology"
 	"paydrill/sim/dist"
-	"paydrill/sim/dyno"
-	"paydrill/sim/edge"
-	"paydrill/sim/gateway"
-	"paydrill/sim/reconciler"
-	"paydrill/sim/replayer"
-	"paydrill/sim/router"
 )
 
 // Plan is a scenario translated to wall-clock time: every duration has been
@@ -29,16 +20,9 @@ type Plan struct {
 	Duration time.Duration // wall time the load runs
 	Dynos    int
 
-	// Component configs in wall time; runtimes fill in addresses, stores,
-	// names and per-instance seeds.
-	Edge       edge.Config
-	Router     router.Config
-	Dyno       dyno.Config
-	Gateway    gateway.Config
-	DB         db.Config
-	Capture    capture.Config
-	Replayer   replayer.Config
-	Reconciler reconciler.Config
+	// Component configs in wall time; the topology fills in addresses,
+	// stores, names and per-instance seeds.
+	topology.Configs
 	// ReplayAt, when set, is the wall offset from the load's start at which
 	// the harness tells the replayer to replay (replayer mode "at").
 	ReplayAt time.Duration
@@ -52,6 +36,8 @@ type Plan struct {
 	// per order. Proxied lists them.
 	AlsoProxied []string
 	ProxyEvery  bool
+	// Roles are the system's roles; nil: topology.Roles().
+	Roles []topology.Role
 
 	SettleTimeout time.Duration // wall
 	SettleQuiet   time.Duration // wall
@@ -112,39 +98,39 @@ func (l LoadPlan) Total() time.Duration {
 	return d
 }
 
-// The links of DESIGN.md a fault may name; routerDynoLink names every
-// dyno's link at once, routerDynoLink+"[i]" the i-th.
-const routerDynoLink = "router->dyno"
-
-// fixedLinks are the links that exist once per system.
-var fixedLinks = []string{"edge->router", "edge->capture", "dyno->gateway", "dyno->db", "replayer->router", "reconciler->gateway"}
+// Topology is the plan's system as data, which a runtime realises.
+func (p *Plan) Topology() *topology.Topology {
+	return topology.New(topology.Spec{RunID: p.RunID, Seed: p.Seed, Dynos: p.Dynos, Configs: p.Configs, Proxied: p.Proxied(), Roles: p.Roles})
+}
 
 // AllLinks lists every link of a system of n dynos, sorted.
 func AllLinks(n int) []string {
-	out := append([]string(nil), fixedLinks...)
-	for i := 1; i <= n; i++ {
-		out = append(out, dynoLink(i))
+	var out []string
+	for _, l := range topology.New(topology.Spec{Dynos: n}).Links {
+		out = append(out, l.Name)
 	}
 	sort.Strings(out)
 	return out
 }
 
-// dynoLink names the router's link to the i-th dyno (1-based).
-func dynoLink(i int) string { return fmt.Sprintf("%s[%d]", routerDynoLink, i) }
+// links are every link of the plan's system.
+func (p *Plan) links() []topology.Link {
+	return topology.New(topology.Spec{Dynos: p.Dynos, Roles: p.Roles}).Links
+}
 
-// faultedLinks are the links the faults of p name, each dyno's link
-// separately, sorted: the links that need a toxiproxy relay.
-func faultedLinks(faults []FaultPlan, dynos int) []string {
+// faultedLinks are the links the plan's faults name, a fanned-out link's
+// (router->dyno) each separately, sorted: the links that need a relay.
+func (p *Plan) faultedLinks() []string {
+	links := p.links()
 	set := map[string]bool{}
-	for _, f := range faults {
-		switch {
-		case containerFaults[f.Toxic]:
-		case f.Link == routerDynoLink:
-			for i := 1; i <= dynos; i++ {
-				set[dynoLink(i)] = true
+	for _, f := range p.Faults {
+		if isContainerFault(f.Toxic) || f.Link == "" {
+			continue
+		}
+		for _, l := range links {
+			if l.Name == f.Link || l.Group == f.Link {
+				set[l.Name] = true
 			}
-		case f.Link != "":
-			set[f.Link] = true
 		}
 	}
 	out := make([]string, 0, len(set))
@@ -157,10 +143,13 @@ func faultedLinks(faults []FaultPlan, dynos int) []string {
 
 // Proxied lists, sorted, the links that pass through a toxiproxy relay.
 func (p *Plan) Proxied() []string {
+	var out []string
 	if p.ProxyEvery {
-		return AllLinks(p.Dynos)
+		for _, l := range p.links() {
+			out = append(out, l.Name)
+		}
 	}
-	out := append(faultedLinks(p.Faults, p.Dynos), p.AlsoProxied...)
+	out = append(append(out, p.faultedLinks()...), p.AlsoProxied...)
 	sort.Strings(out)
 	return slices.Compact(out)
 }
@@ -172,25 +161,34 @@ func (p *Plan) Proxies(link string) bool {
 	return found
 }
 
-// ProxiedSummary lists the proxied links for a person: every dyno's link
-// as one "router->dyno" when all are proxied.
+// ProxiedSummary lists the proxied links for a person, sorted: a
+// fanned-out link (router->dyno) as one name when all of its links are
+// proxied.
 func ProxiedSummary(proxied []string, dynos int) []string {
-	out := []string{}
-	n := 0
+	is := map[string]bool{}
 	for _, l := range proxied {
-		if strings.HasPrefix(l, routerDynoLink+"[") {
-			n++
+		is[l] = true
+	}
+	group := map[string]string{} // link → its fanned-out group
+	whole := map[string]bool{}   // group → every one of its links proxied
+	for _, l := range topology.New(topology.Spec{Dynos: dynos}).Links {
+		if l.Group == "" {
 			continue
 		}
-		out = append(out, l)
+		group[l.Name] = l.Group
+		if w, seen := whole[l.Group]; !seen || w {
+			whole[l.Group] = is[l.Name]
+		}
 	}
-	if n > 0 && n == dynos {
-		out = append(out, routerDynoLink)
-	} else {
-		for _, l := range proxied {
-			if strings.HasPrefix(l, routerDynoLink+"[") {
-				out = append(out, l)
-			}
+	out := []string{}
+	for _, l := range proxied {
+		if !whole[group[l]] {
+			out = append(out, l)
+		}
+	}
+	for g, w := range whole {
+		if w {
+			out = append(out, g)
 		}
 	}
 	sort.Strings(out)

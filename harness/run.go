@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"paydrill/harness/topology"
 	"sort"
 	"strings"
 	"sync"
@@ -84,7 +85,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
 		plan:      p.Load,
 		edge:      sys.Edge,
 		ctx:       ctx,
-		systemFDs: systemFDs(p.Dynos, p.Dyno.Workers, func(i int) bool { return p.Proxies(dynoLink(i)) }),
+		systemFDs: systemFDs(p.Dynos, p.Dyno.Workers, func(i int) bool { return p.Proxies(topology.DynoLink(i)) }),
 		orders:    OrderSource{Seed: p.Load.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount},
 		results:   results,
 		sentLog:   sentLog,

@@ -5,15 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"paydrill/sim/capture"
-	"paydrill/sim/db"
+	"paydrill/harness/topology"
 	"paydrill/sim/dist"
-	"paydrill/sim/dyno"
-	"paydrill/sim/edge"
-	"paydrill/sim/gateway"
-	"paydrill/sim/reconciler"
-	"paydrill/sim/replayer"
-	"paydrill/sim/router"
 	"paydrill/sim/wire"
 )
 
@@ -22,9 +15,7 @@ import (
 func smallPlan(d time.Duration) *Plan {
 	p := &Plan{
 		Name: "small", RunID: "test", Seed: 3, Speed: 1, Duration: d, Dynos: 3,
-		Edge: edge.DefaultConfig(), Router: router.DefaultConfig(), Dyno: dyno.DefaultConfig(),
-		Gateway: gateway.DefaultConfig(), DB: db.DefaultConfig(), Capture: capture.DefaultConfig(),
-		Replayer: replayer.DefaultConfig(), Reconciler: reconciler.DefaultConfig(),
+		Configs: topology.DefaultConfigs(),
 		Load: LoadPlan{
 			Stages:    []Stage{{Duration: d, From: 100, To: 100}},
 			Timeout:   5 * time.Second,

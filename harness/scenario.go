@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"paydrill/harness/topology"
 	"sort"
-	"strings"
 	"time"
 
 	"paydrill/scenarios"
@@ -20,27 +20,11 @@ import (
 	"paydrill/sim/wire"
 )
 
-// toxicDurations lists, per toxic, the attributes that are durations (in
-// toxiproxy's units) and so shrink with speed; rateAttrs grow with it.
-var toxicDurations = map[string][]string{
-	"latency":    {"latency", "jitter"},
-	"slow_close": {"delay"},
-	"timeout":    {"timeout"},
-	"reset_peer": {"timeout"},
-	"slicer":     {"delay"},
-}
-var rateAttrs = map[string][]string{"bandwidth": {"rate"}}
-
-// slowingToxics add modelled time to the requests that pass them: on the
-// dyno->gateway link they make the measured wait for the gateway part of
-// the model (see dyno.Config.ExactGatewayLink).
-var slowingToxics = map[string]bool{"latency": true, "bandwidth": true, "slicer": true, "slow_close": true}
-
 // exactGatewayLink says no fault of s slows the dynos' link to the
 // gateway, so a charge's modelled wait is the latency the gateway sampled.
 func exactGatewayLink(s *scenarios.Scenario) bool {
 	for _, f := range s.Faults {
-		if f.Link == "dyno->gateway" && slowingToxics[f.Toxic] {
+		if k, _ := scenarios.LookupFaultKind(f.Toxic); f.Link == "dyno->gateway" && k.Slows {
 			return false
 		}
 	}
@@ -82,7 +66,6 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 	p.Gateway = gateway.DefaultConfig()
 	p.Gateway.Latency = sys.Gateway.Latency.Spec().Scaled(1 / sp)
 	p.Gateway.Idempotency = sys.Gateway.Idempotency
-	p.Gateway.Seed = s.Seed*1000 + 201
 
 	p.DB = db.DefaultConfig()
 	p.Capture = capture.DefaultConfig()
@@ -126,14 +109,17 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 		for k, v := range f.Attributes {
 			fp.Attributes[k] = v
 		}
-		for _, k := range toxicDurations[f.Toxic] {
-			if v, ok := fp.Attributes[k]; ok && v > 0 {
-				fp.Attributes[k] = max(1, int64(math.Round(float64(v)/sp)))
-			}
-		}
-		for _, k := range rateAttrs[f.Toxic] {
-			if v, ok := fp.Attributes[k]; ok {
-				fp.Attributes[k] = int64(math.Round(float64(v) * sp))
+		// Durations shrink with speed (never to 0, which means "none" to
+		// toxiproxy), and bandwidths grow with it.
+		kind, _ := scenarios.LookupFaultKind(f.Toxic)
+		for _, a := range kind.Attrs {
+			v, ok := fp.Attributes[a.Name]
+			switch {
+			case !ok:
+			case a.IsDuration() && v > 0:
+				fp.Attributes[a.Name] = max(1, int64(math.Round(float64(v)/sp)))
+			case a.Unit == scenarios.UnitKBps:
+				fp.Attributes[a.Name] = int64(math.Round(float64(v) * sp))
 			}
 		}
 		p.Faults = append(p.Faults, fp)
@@ -258,7 +244,7 @@ func benchLinks(proxied []string) []string {
 	var out []string
 	dynos := false
 	for _, l := range proxied {
-		if strings.HasPrefix(l, routerDynoLink+"[") {
+		if base, _, ok := topology.SplitIndexed(l); ok && base == topology.DynoLinks {
 			dynos = true
 			continue
 		}
@@ -266,7 +252,7 @@ func benchLinks(proxied []string) []string {
 	}
 	if dynos {
 		for i := 1; i <= benchDynos; i++ {
-			out = append(out, dynoLink(i))
+			out = append(out, topology.DynoLink(i))
 		}
 	}
 	sort.Strings(out)
