@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/result"
 	"paydrill/reports"
 	"paydrill/scenarios"
 )
@@ -191,7 +192,7 @@ func runSuite(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, run
 		if ctx.Err() != nil {
 			s := runs[i].s
 			res.Scenarios[i] = reports.SuiteRun{File: runs[i].arg, Error: "not run: interrupted",
-				Result: &harness.Result{Scenario: s.Name, Seed: s.Seed, Speed: s.Speed, Verdict: "fail", Harness: harness.HarnessHealth{Notes: []string{}}}}
+				Result: &result.Result{Scenario: s.Name, Seed: s.Seed, Speed: s.Speed, Verdict: "fail", Harness: result.HarnessHealth{Notes: []string{}}}}
 			continue
 		}
 		next <- i
@@ -217,8 +218,8 @@ func runOne(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, cal *
 	if err != nil {
 		logf("suite [%d/%d] %s: could not run: %v\n", i+1, n, s.Name, err)
 		out.Error = err.Error()
-		out.Result = &harness.Result{Scenario: s.Name, Runtime: rt.Name(), Seed: s.Seed, Speed: s.Speed, Verdict: "fail",
-			OutDir: runDir, Harness: harness.HarnessHealth{Notes: []string{}}}
+		out.Result = &result.Result{Scenario: s.Name, Runtime: rt.Name(), Seed: s.Seed, Speed: s.Speed, Verdict: "fail",
+			OutDir: runDir, Harness: result.HarnessHealth{Notes: []string{}}}
 		return out
 	}
 	out.Result = r

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/result"
 	"paydrill/reports"
 )
 
@@ -60,7 +61,7 @@ run (harness.saturated; see --allow-saturated).`,
 				return err
 			}
 			id, dir := f.runDir("sweep-" + base.Name)
-			opt := harness.SweepOptions{Runtime: rt, Dir: dir, RunID: id, KeepSpeed: f.keepSpeed(), ProxyAll: f.proxyAll, Finished: func(row harness.SweepRow) error {
+			opt := harness.SweepOptions{Runtime: rt, Dir: dir, RunID: id, KeepSpeed: f.keepSpeed(), ProxyAll: f.proxyAll, Finished: func(row result.SweepRow) error {
 				if err := reports.WriteRun(row.Result.OutDir, row.Result); err != nil {
 					return harness.CannotRun(fmt.Errorf("writing the report of %s: %w", row.Settings, err))
 				}
@@ -114,7 +115,7 @@ run (harness.saturated; see --allow-saturated).`,
 }
 
 // writeSweep writes sweep.json into the sweep's directory.
-func writeSweep(dir string, res *harness.SweepResult) error {
+func writeSweep(dir string, res *result.SweepResult) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

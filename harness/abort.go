@@ -11,6 +11,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"paydrill/harness/result"
 	"paydrill/scenarios"
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
@@ -164,7 +165,7 @@ func stopOnHalt(halt <-chan struct{}, atk *vegeta.Attacker) (release func()) {
 
 // markAborted records in r that a stop condition ended the load after
 // loadWall: the run's model duration is what actually ran.
-func markAborted(r *Result, reason string, loadWall time.Duration, speed float64) {
+func markAborted(r *result.Result, reason string, loadWall time.Duration, speed float64) {
 	r.Harness.Aborted, r.Harness.AbortReason = true, reason
 	r.Harness.Notes = append(r.Harness.Notes, "aborted early: "+reason)
 	r.ModelDurationS = loadWall.Seconds() * speed

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"paydrill/harness/result"
 	"paydrill/scenarios"
 	"paydrill/sim/dist"
 	"paydrill/sim/service"
@@ -51,64 +52,17 @@ const calibrationLatency = 2 * time.Millisecond
 // autoMargin is the factor of margin auto leaves on each bound.
 const autoMargin = 2
 
-// MachineCost is what one order costs this machine, measured on the
-// fault-free pipeline (edge → router → dynos → gateway and db) with the
-// links wired as the run wires them, at light load, so that measuring
-// never disturbs another run going on meanwhile.
-type MachineCost struct {
-	// CPUPerOrderUS is the processor time one order took (the whole
-	// pipeline and the load's client), µs, less what this process was
-	// spending on other work just before.
-	CPUPerOrderUS float64 `json:"cpu_per_order_us"`
-	// FreeCPUs is how many of the machine's CPUs were idle while it was
-	// measured (all of them on an idle machine).
-	FreeCPUs float64 `json:"free_cpus"`
-	// PipelineRate is the orders a second the free CPUs could take at
-	// that cost: FreeCPUs / CPUPerOrder.
-	PipelineRate float64 `json:"pipeline_orders_per_s"`
-	// WorkP50US and WorkP90US are the real time of a dyno's calls for one
-	// order (db claim, charge, db update) beyond the gateway's modelled
-	// latency, at light load, wall µs.
-	WorkP50US float64 `json:"work_p50_us"`
-	WorkP90US float64 `json:"work_p90_us"`
-	// TimerLagUS is the p99 lateness of a 10 ms ticker meanwhile, wall µs.
-	TimerLagUS float64 `json:"timer_lag_us"`
-	// WallS is how long measuring took.
-	WallS float64 `json:"wall_s"`
-
-	works []time.Duration // every light-load work time, sorted
-}
-
-// SpeedChoice is what speed: auto chose and why (the result's
-// harness.speed_auto).
-type SpeedChoice struct {
-	Speed float64 `json:"speed"`
-	// LimitedBy names the bound the next speed up would break: "cpu",
-	// "overrun", "timers", "runtime" (the runtime's own limit) or "ladder"
-	// (the highest speed auto picks).
-	LimitedBy string `json:"limited_by"`
-	// CPUShare is the share of the free CPUs the run takes at
-	// Speed; Overrun the expected share of the dynos' modelled busy time
-	// their real work adds, and Amplification what the queue's
-	// utilisation multiplies it by in the mean queue time.
-	CPUShare      float64     `json:"cpu_share"`
-	Overrun       float64     `json:"overrun"`
-	Amplification float64     `json:"amplification"`
-	Machine       MachineCost `json:"machine"`
-	Why           string      `json:"why"`
-}
-
 // Calibrator measures the machine once per wiring and keeps the figure,
 // so a suite or a sweep measures once, not once a row. The zero value is
 // ready; it is safe for concurrent use.
 type Calibrator struct {
 	mu    sync.Mutex
-	costs map[string]*MachineCost
+	costs map[string]*result.MachineCost
 }
 
 // Cost returns the machine's cost for the pipeline with the given links
 // proxied (the others wired directly), measuring it the first time.
-func (c *Calibrator) Cost(ctx context.Context, proxied []string) (*MachineCost, error) {
+func (c *Calibrator) Cost(ctx context.Context, proxied []string) (*result.MachineCost, error) {
 	key := strings.Join(proxied, ",")
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -120,7 +74,7 @@ func (c *Calibrator) Cost(ctx context.Context, proxied []string) (*MachineCost, 
 		return nil, err
 	}
 	if c.costs == nil {
-		c.costs = map[string]*MachineCost{}
+		c.costs = map[string]*result.MachineCost{}
 	}
 	c.costs[key] = m
 	return m, nil
@@ -131,7 +85,7 @@ func (c *Calibrator) Cost(ctx context.Context, proxied []string) (*MachineCost, 
 // proxied, watches the machine idle for a moment (what else is running),
 // then sends it 200 orders one at a time, 4 ms apart: the dynos' records
 // give the real work per order, the process's CPU time the cost of one.
-func MeasureMachine(ctx context.Context, proxied []string) (*MachineCost, error) {
+func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost, error) {
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "paydrill-calibrate-")
 	if err != nil {
@@ -197,7 +151,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*MachineCost, error)
 	busy1 := readCPU()
 	stopLag()
 
-	m := &MachineCost{}
+	m := &result.MachineCost{}
 	for i := 1; i <= sys.Dynos; i++ {
 		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[dynoRole(i)]+wire.PathExport)
 		if err != nil {
@@ -205,16 +159,16 @@ func MeasureMachine(ctx context.Context, proxied []string) (*MachineCost, error)
 		}
 		for _, r := range recs {
 			if r.Outcome == wire.StateCharged {
-				m.works = append(m.works, max(r.Work-r.Gateway, 0))
+				m.Works = append(m.Works, max(r.Work-r.Gateway, 0))
 			}
 		}
 	}
-	if len(m.works) < light/2 {
-		return nil, CannotRun(fmt.Errorf("measuring the machine: only %d of %d orders were charged", len(m.works), light))
+	if len(m.Works) < light/2 {
+		return nil, CannotRun(fmt.Errorf("measuring the machine: only %d of %d orders were charged", len(m.Works), light))
 	}
-	sort.Slice(m.works, func(i, j int) bool { return m.works[i] < m.works[j] })
+	sort.Slice(m.Works, func(i, j int) bool { return m.Works[i] < m.Works[j] })
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
-	m.WorkP50US, m.WorkP90US = us(m.works[len(m.works)/2]), us(m.works[len(m.works)*9/10])
+	m.WorkP50US, m.WorkP90US = us(m.Works[len(m.Works)/2]), us(m.Works[len(m.Works)*9/10])
 	m.TimerLagUS = us(lag.p99())
 
 	// The orders' CPU: the process's during the orders, less its rate
@@ -302,16 +256,16 @@ func machineCPU() time.Duration {
 
 // AutoSpeed picks the speed for s on a machine of cost m, at most limit
 // (0: no limit beyond the ladder).
-func AutoSpeed(s *scenarios.Scenario, m *MachineCost, limit float64) (SpeedChoice, error) {
+func AutoSpeed(s *scenarios.Scenario, m *result.MachineCost, limit float64) (result.SpeedChoice, error) {
 	model, err := newOverrunModel(s)
 	if err != nil {
-		return SpeedChoice{}, err
+		return result.SpeedChoice{}, err
 	}
 	peak := peakRate(s)
-	check := func(sp float64) (c SpeedChoice, broken string) {
-		c = SpeedChoice{Speed: sp, Machine: *m}
+	check := func(sp float64) (c result.SpeedChoice, broken string) {
+		c = result.SpeedChoice{Speed: sp, Machine: *m}
 		c.CPUShare = peak * sp / m.PipelineRate
-		c.Overrun = model.overrun(sp, m.works, c.CPUShare)
+		c.Overrun = model.overrun(sp, m.Works, c.CPUShare)
 		c.Amplification = model.amplification
 		switch {
 		case c.CPUShare > 1.0/autoMargin:
@@ -325,7 +279,7 @@ func AutoSpeed(s *scenarios.Scenario, m *MachineCost, limit float64) (SpeedChoic
 	}
 	best, _ := check(speedLadder[0])
 	best.LimitedBy = "ladder"
-	var next SpeedChoice
+	var next result.SpeedChoice
 	for _, sp := range speedLadder {
 		if limit > 0 && sp > limit {
 			best.LimitedBy = "runtime"
@@ -346,7 +300,7 @@ func AutoSpeed(s *scenarios.Scenario, m *MachineCost, limit float64) (SpeedChoic
 	return best, nil
 }
 
-func explainChoice(c, next SpeedChoice, m *MachineCost) string {
+func explainChoice(c, next result.SpeedChoice, m *result.MachineCost) string {
 	machine := fmt.Sprintf("an order costs this machine %.0f µs of CPU (%.1f CPUs free: %.0f orders/s at most), and a dyno's real work for it %.2f ms (median, light load)",
 		m.CPUPerOrderUS, m.FreeCPUs, m.PipelineRate, m.WorkP50US/1000)
 	budget := fmt.Sprintf("a factor %d of margin", autoMargin)

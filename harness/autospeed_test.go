@@ -4,16 +4,17 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/result"
 	"paydrill/scenarios"
 )
 
 // machineOf is a measured machine whose orders each cost cpu of processor
 // time and work of real dyno work, on free CPUs.
-func machineOf(cpu, work time.Duration, free float64) *MachineCost {
-	m := &MachineCost{CPUPerOrderUS: float64(cpu) / 1e3, FreeCPUs: free, TimerLagUS: 100}
+func machineOf(cpu, work time.Duration, free float64) *result.MachineCost {
+	m := &result.MachineCost{CPUPerOrderUS: float64(cpu) / 1e3, FreeCPUs: free, TimerLagUS: 100}
 	m.PipelineRate = free / cpu.Seconds()
 	for range 100 {
-		m.works = append(m.works, work)
+		m.Works = append(m.Works, work)
 	}
 	m.WorkP50US, m.WorkP90US = float64(work)/1e3, float64(work)/1e3
 	return m
@@ -37,7 +38,7 @@ func TestAutoSpeedFollowsTheMachine(t *testing.T) {
 			slow.Speed, slow.LimitedBy, fast.Speed)
 	}
 	// Whatever it picks keeps within the margin on every bound.
-	for _, c := range []SpeedChoice{fast, slow} {
+	for _, c := range []result.SpeedChoice{fast, slow} {
 		if c.CPUShare > 0.5 || c.Overrun*c.Amplification > maxQueueDistortion/2 {
 			t.Errorf("speed %g: cpu %.2f, overrun %.3f × %.2f: past the factor 2 of margin", c.Speed, c.CPUShare, c.Overrun, c.Amplification)
 		}

@@ -21,6 +21,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"paydrill/harness/result"
 	"paydrill/scenarios"
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
@@ -67,12 +68,12 @@ func (o *BenchOptions) defaults() {
 
 // Throughput is what one phase of a benchmark achieved, in wall time.
 type Throughput struct {
-	Requests int         `json:"requests"`
-	OK       int         `json:"ok"`   // answered as expected: 200 bare, 201 from production
-	Rate     float64     `json:"rate"` // OK requests per second
-	WallS    float64     `json:"wall_s"`
-	Latency  Percentiles `json:"latency_ms"` // wall milliseconds
-	Errors   []string    `json:"errors"`     // the first few unexpected answers
+	Requests int                `json:"requests"`
+	OK       int                `json:"ok"`   // answered as expected: 200 bare, 201 from production
+	Rate     float64            `json:"rate"` // OK requests per second
+	WallS    float64            `json:"wall_s"`
+	Latency  result.Percentiles `json:"latency_ms"` // wall milliseconds
+	Errors   []string           `json:"errors"`     // the first few unexpected answers
 }
 
 // BenchResult is `paydrill bench`: this machine's loopback ceiling, the
@@ -94,7 +95,7 @@ type BenchResult struct {
 	// half utilisation, where queue time is the figure that matters), the
 	// highest speed its figures can be trusted at here, with why; omitted
 	// when BenchOptions.NoReference.
-	Reference *SpeedChoice `json:"reference_speed,omitempty"`
+	Reference *result.SpeedChoice `json:"reference_speed,omitempty"`
 	// PeakHeapBytes is the most Go heap in use at once (sampled every
 	// 50 ms); PeakRSSBytes the process's resident high-water mark (Linux
 	// VmHWM; 0 elsewhere). Both cover the whole benchmark.
@@ -282,7 +283,7 @@ func fullRate(ctx context.Context, opt BenchOptions, target func(int, *vegeta.Ta
 	}
 	sort.Float64s(lat)
 	if n := len(lat); n > 0 {
-		out.Latency = Percentiles{P50: quantile(lat, 0.5), P95: quantile(lat, 0.95), P99: quantile(lat, 0.99), Max: lat[n-1]}
+		out.Latency = result.Percentiles{P50: quantile(lat, 0.5), P95: quantile(lat, 0.95), P99: quantile(lat, 0.99), Max: lat[n-1]}
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
 
@@ -34,8 +35,8 @@ const maxEvidence = 50
 
 // Check computes every figure of DESIGN.md's checker from the evidence.
 // It is pure: the same evidence gives the same result.
-func Check(ev Evidence) Result {
-	var r Result
+func Check(ev Evidence) result.Result {
+	var r result.Result
 	model := func(d time.Duration) float64 { return d.Seconds() * ev.Speed }
 
 	orders := map[string]SentOrder{}
@@ -67,10 +68,10 @@ func Check(ev Evidence) Result {
 		}
 	}
 
-	brief := func(cs []wire.Charge) []ChargeBrief {
-		out := make([]ChargeBrief, len(cs))
+	brief := func(cs []wire.Charge) []result.ChargeBrief {
+		out := make([]result.ChargeBrief, len(cs))
 		for i, c := range cs {
-			out[i] = ChargeBrief{ID: c.ID, Reference: c.Reference, AtS: model(c.CreatedAt.Sub(ev.Began))}
+			out[i] = result.ChargeBrief{ID: c.ID, Reference: c.Reference, AtS: model(c.CreatedAt.Sub(ev.Began))}
 		}
 		return out
 	}
@@ -80,16 +81,16 @@ func Check(ev Evidence) Result {
 		if counts[kind] > maxEvidence {
 			return
 		}
-		r.Anomalies = append(r.Anomalies, Anomaly{
+		r.Anomalies = append(r.Anomalies, result.Anomaly{
 			Kind: kind, RequestID: o.RequestID, Reference: o.Reference, Customer: o.Customer,
 			AmountCents: o.AmountCents, ClientTold: describe(out), Charges: brief(cs), Detail: detail,
 		})
 	}
 
-	outages := r.outages(ev, model)
+	outs := outages(&r, ev, model)
 	inOutage := func(sent time.Duration) bool {
 		t := model(sent)
-		for _, o := range outages {
+		for _, o := range outs {
 			end := o.EndS
 			if o.RTOS != nil {
 				end = math.Max(end, o.StartS+*o.RTOS)
@@ -122,27 +123,27 @@ func Check(ev Evidence) Result {
 		}
 		cs := byRef[o.Reference]
 		if len(cs) >= 2 {
-			add(KindDoubleCharge, o, out, cs, fmt.Sprintf("%d charges for one order", len(cs)))
+			add(result.KindDoubleCharge, o, out, cs, fmt.Sprintf("%d charges for one order", len(cs)))
 		}
 		if len(cs) >= 1 && !out.Succeeded() {
-			add(KindPhantomCharge, o, out, cs, "charged, but the customer was told it failed")
+			add(result.KindPhantomCharge, o, out, cs, "charged, but the customer was told it failed")
 		}
 		rec, inDB := held[o.RequestID]
 		isHeld := inDB || captured[o.RequestID]
 		if out.Succeeded() && !isHeld {
-			add(KindLostOrder, o, out, cs, "accepted, and no store holds it")
+			add(result.KindLostOrder, o, out, cs, "accepted, and no store holds it")
 			if inOutage(out.Sent) {
 				r.RPOOrders++
 				r.RPOCents += o.AmountCents
 			}
 		}
 		if out.Succeeded() && isHeld && len(cs) == 0 {
-			add(KindUnreconciled, o, out, nil, heldWhere(rec, inDB, captured[o.RequestID]))
+			add(result.KindUnreconciled, o, out, nil, heldWhere(rec, inDB, captured[o.RequestID]))
 			r.ExposureCents += o.AmountCents
 		}
 		if inDB {
 			if c, ok := chargeByID[rec.GatewayID]; ok && c.Reference != o.Reference {
-				add(KindWrongMatch, o, out, []wire.Charge{c},
+				add(result.KindWrongMatch, o, out, []wire.Charge{c},
 					fmt.Sprintf("gateway id %s belongs to order %s", c.ID, c.Reference))
 			}
 		}
@@ -151,19 +152,19 @@ func Check(ev Evidence) Result {
 	r.Orders.Sent = len(ev.Outcomes)
 
 	r.Charges = len(ev.Ledger)
-	r.DoubleCharges = counts[KindDoubleCharge]
-	r.PhantomCharges = counts[KindPhantomCharge]
-	r.LostOrders = counts[KindLostOrder]
-	r.Unreconciled = counts[KindUnreconciled]
-	r.WrongMatches = counts[KindWrongMatch]
+	r.DoubleCharges = counts[result.KindDoubleCharge]
+	r.PhantomCharges = counts[result.KindPhantomCharge]
+	r.LostOrders = counts[result.KindLostOrder]
+	r.Unreconciled = counts[result.KindUnreconciled]
+	r.WrongMatches = counts[result.KindWrongMatch]
 	if r.Orders.Sent > 0 {
 		r.SuccessRate = float64(r.Orders.Succeeded) / float64(r.Orders.Sent)
 		r.FailoverRate = float64(r.Failovers) / float64(r.Orders.Sent)
 	}
 	r.LatencyMS = percentiles(latencies)
 	r.QueueMS = queueTimes(ev.Dynos, ev.Speed)
-	r.Outages = outages
-	for _, o := range outages {
+	r.Outages = outs
+	for _, o := range outs {
 		if o.RTOS == nil {
 			continue
 		}
@@ -200,10 +201,73 @@ func heldWhere(rec wire.OrderRecord, inDB, inCapture bool) string {
 	return "accepted, held in " + strings.Join(where, " and ") + ", never charged"
 }
 
+func percentiles(ms []float64) result.Percentiles {
+	if len(ms) == 0 {
+		return result.Percentiles{}
+	}
+	sort.Float64s(ms)
+	return result.Percentiles{P50: quantile(ms, 0.50), P95: quantile(ms, 0.95), P99: quantile(ms, 0.99), Max: ms[len(ms)-1]}
+}
+
+// quantile of sorted xs, nearest rank.
+func quantile(xs []float64, q float64) float64 {
+	i := int(math.Ceil(q*float64(len(xs)))) - 1
+	return xs[min(max(i, 0), len(xs)-1)]
+}
+
+func queueTimes(recs []wire.DynoRecord, speed float64) result.QueueTimes {
+	var ms []float64
+	var sum float64
+	for _, d := range recs {
+		if d.Outcome == "refused" {
+			continue
+		}
+		v := d.Queued.Seconds() * 1000 * speed
+		ms = append(ms, v)
+		sum += v
+	}
+	if len(ms) == 0 {
+		return result.QueueTimes{}
+	}
+	sort.Float64s(ms)
+	return result.QueueTimes{Mean: sum / float64(len(ms)), P99: quantile(ms, 0.99)}
+}
+
+func replayProgress(ev Evidence) result.Progress {
+	final := map[string]bool{}
+	for _, r := range ev.Replays {
+		if r.Outcome != wire.ReplayError {
+			final[r.RequestID] = true
+		}
+	}
+	p := result.Progress{Done: len(final)}
+	for _, c := range ev.Captured {
+		if !final[c.RequestID] {
+			p.Pending++
+		}
+	}
+	return p
+}
+
+func reconcileProgress(ev Evidence) result.Progress {
+	var p result.Progress
+	for _, o := range ev.DB {
+		if strings.HasPrefix(o.GatewayID, wire.GatewayDownPrefix) {
+			p.Pending++
+		}
+	}
+	for _, r := range ev.Reconciles {
+		if r.Action != wire.ReconcileError {
+			p.Done++
+		}
+	}
+	return p
+}
+
 // outages measures, for every fault, the RTO: model seconds from the
 // fault's start until production (not capture) again answers at least 99%
 // of the orders sent within a window of RTOWindow model time.
-func (r *Result) outages(ev Evidence, model func(time.Duration) float64) []Outage {
+func outages(r *result.Result, ev Evidence, model func(time.Duration) float64) []result.Outage {
 	type sent struct {
 		t  float64
 		ok bool // answered by production, without a 5xx
@@ -217,9 +281,9 @@ func (r *Result) outages(ev Evidence, model func(time.Duration) float64) []Outag
 	end := model(ev.LoadWall)
 	w := ev.RTOWindow.Seconds()
 
-	var out []Outage
+	var out []result.Outage
 	for _, f := range ev.Faults {
-		o := Outage{
+		o := result.Outage{
 			Fault: f.Fault.Index, Name: f.Fault.Name, Link: f.Fault.Link, Toxic: f.Fault.Toxic,
 			StartS: model(f.Start), EndS: model(f.End), Error: f.Err,
 		}
@@ -251,67 +315,4 @@ func (r *Result) outages(ev Evidence, model func(time.Duration) float64) []Outag
 		out = append(out, o)
 	}
 	return out
-}
-
-func percentiles(ms []float64) Percentiles {
-	if len(ms) == 0 {
-		return Percentiles{}
-	}
-	sort.Float64s(ms)
-	return Percentiles{P50: quantile(ms, 0.50), P95: quantile(ms, 0.95), P99: quantile(ms, 0.99), Max: ms[len(ms)-1]}
-}
-
-// quantile of sorted xs, nearest rank.
-func quantile(xs []float64, q float64) float64 {
-	i := int(math.Ceil(q*float64(len(xs)))) - 1
-	return xs[min(max(i, 0), len(xs)-1)]
-}
-
-func queueTimes(recs []wire.DynoRecord, speed float64) QueueTimes {
-	var ms []float64
-	var sum float64
-	for _, d := range recs {
-		if d.Outcome == "refused" {
-			continue
-		}
-		v := d.Queued.Seconds() * 1000 * speed
-		ms = append(ms, v)
-		sum += v
-	}
-	if len(ms) == 0 {
-		return QueueTimes{}
-	}
-	sort.Float64s(ms)
-	return QueueTimes{Mean: sum / float64(len(ms)), P99: quantile(ms, 0.99)}
-}
-
-func replayProgress(ev Evidence) Progress {
-	final := map[string]bool{}
-	for _, r := range ev.Replays {
-		if r.Outcome != wire.ReplayError {
-			final[r.RequestID] = true
-		}
-	}
-	p := Progress{Done: len(final)}
-	for _, c := range ev.Captured {
-		if !final[c.RequestID] {
-			p.Pending++
-		}
-	}
-	return p
-}
-
-func reconcileProgress(ev Evidence) Progress {
-	var p Progress
-	for _, o := range ev.DB {
-		if strings.HasPrefix(o.GatewayID, wire.GatewayDownPrefix) {
-			p.Pending++
-		}
-	}
-	for _, r := range ev.Reconciles {
-		if r.Action != wire.ReconcileError {
-			p.Done++
-		}
-	}
-	return p
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
 
@@ -32,7 +33,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 	tests := []struct {
 		name string
 		ev   func(Evidence) Evidence
-		want Result // only the counted figures are compared
+		want result.Result // only the counted figures are compared
 	}{
 		{
 			// Both orders answered by production and charged once: nothing wrong.
@@ -43,7 +44,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 				e.DB = []wire.OrderRecord{held(a, "ch_1", "charged"), held(b, "ch_2", "charged")}
 				return e
 			},
-			want: Result{Charges: 2},
+			want: result.Result{Charges: 2},
 		},
 		{
 			// Captured, then replayed without de-dup after production had charged it too.
@@ -56,7 +57,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 				e.Captured = []wire.CapturedRequest{{RequestID: a.RequestID}}
 				return e
 			},
-			want: Result{Charges: 3, DoubleCharges: 1, Failovers: 1},
+			want: result.Result{Charges: 3, DoubleCharges: 1, Failovers: 1},
 		},
 		{
 			// The gateway charged, its answer was lost, and the high-risk order was refused.
@@ -67,7 +68,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 				e.DB = []wire.OrderRecord{held(a, "", "failed"), held(b, "ch_2", "charged")}
 				return e
 			},
-			want: Result{Charges: 2, PhantomCharges: 1},
+			want: result.Result{Charges: 2, PhantomCharges: 1},
 		},
 		{
 			// Accepted by capture, and capture lost it.
@@ -78,7 +79,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 				e.DB = []wire.OrderRecord{held(b, "ch_2", "charged")}
 				return e
 			},
-			want: Result{Charges: 1, LostOrders: 1, Failovers: 1},
+			want: result.Result{Charges: 1, LostOrders: 1, Failovers: 1},
 		},
 		{
 			// Accepted with a gateway-down id and never reconciled: money at risk.
@@ -89,7 +90,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 				e.DB = []wire.OrderRecord{held(a, "gateway-down-00", "deferred"), held(b, "ch_2", "charged")}
 				return e
 			},
-			want: Result{Charges: 1, Unreconciled: 1, ExposureCents: a.AmountCents},
+			want: result.Result{Charges: 1, Unreconciled: 1, ExposureCents: a.AmountCents},
 		},
 		{
 			// The similar-order finder gave b the charge of a: b is never charged.
@@ -100,7 +101,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 				e.DB = []wire.OrderRecord{held(a, "ch_1", "charged"), held(b, "ch_1", "charged")}
 				return e
 			},
-			want: Result{Charges: 1, WrongMatches: 1, Unreconciled: 1, ExposureCents: b.AmountCents},
+			want: result.Result{Charges: 1, WrongMatches: 1, Unreconciled: 1, ExposureCents: b.AmountCents},
 		},
 	}
 	for _, tc := range tests {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
 
@@ -73,8 +74,8 @@ func (l *lagMeter) p99() time.Duration {
 }
 
 // health compares what was asked of the harness with what it did.
-func health(p *Plan, load *loadRun, span time.Duration, lag *lagMeter, faults []FaultWindow) HarnessHealth {
-	h := HarnessHealth{AskedRate: p.Load.AskedRate() / p.Speed}
+func health(p *Plan, load *loadRun, span time.Duration, lag *lagMeter, faults []FaultWindow) result.HarnessHealth {
+	h := result.HarnessHealth{AskedRate: p.Load.AskedRate() / p.Speed}
 	n := len(load.outs)
 	if n > 1 && span > 0 {
 		// n hits span n-1 intervals.
@@ -123,7 +124,7 @@ func keptUp(l LoadPlan, n int, span time.Duration) float64 {
 // overrun past it (db and gateway round trips slower than a compressed
 // service time). Past maxQueueDistortion (and minQueueDistortionOfBusy)
 // the run is saturated.
-func queueDistortion(h *HarnessHealth, recs []wire.DynoRecord, workers int, speed float64) {
+func queueDistortion(h *result.HarnessHealth, recs []wire.DynoRecord, workers int, speed float64) {
 	byDyno := map[string][]wire.DynoRecord{}
 	for _, r := range recs {
 		if r.Outcome != "refused" {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
 
@@ -80,7 +81,7 @@ func TestQueueDistortionSaturates(t *testing.T) {
 		// A 0.1 ms wait tripled is still nothing beside 10 ms services.
 		{"tiny queue", dyno(10200*time.Microsecond, 0, 9900*time.Microsecond, 30*ms), false},
 	} {
-		var h HarnessHealth
+		var h result.HarnessHealth
 		queueDistortion(&h, tc.recs, 1, 10)
 		if h.Saturated != tc.saturate || (tc.saturate && (len(h.Notes) != 1 || !strings.Contains(h.Notes[0], "22%"))) {
 			t.Errorf("%s: distortion %.3f, saturated %v, notes %q; want saturated %v", tc.name, h.QueueDistortion, h.Saturated, h.Notes, tc.saturate)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"paydrill/harness/result"
 	"paydrill/harness/topology"
 	"sort"
 	"strings"
@@ -48,7 +49,7 @@ type speedLimiter interface{ SpeedLimit() float64 }
 // Run boots the system, schedules the faults, drives the load, lets the
 // system settle, and checks every order. The result has no expectations
 // evaluated yet: that is the caller's, who knows the scenario.
-func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
+func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	wallStart := time.Now()
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, CannotRun(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"paydrill/harness/result"
 	"paydrill/harness/topology"
 	"sort"
 	"time"
@@ -152,7 +153,7 @@ func stages(s *scenarios.Scenario, sp float64) []Stage {
 // Evaluate judges every expectation against the result and sets the
 // verdict. It has no evidence, so windowed expectations fail: RunScenario
 // judges them (see Judge).
-func Evaluate(r *Result, exps []scenarios.Expectation) { Judge(r, nil, exps) }
+func Evaluate(r *result.Result, exps []scenarios.Expectation) { Judge(r, nil, exps) }
 
 // RunScenario plans, runs and judges one scenario.
 //
@@ -162,9 +163,9 @@ func Evaluate(r *Result, exps []scenarios.Expectation) { Judge(r, nil, exps) }
 // runtime with a SpeedLimit (docker) runs a scenario whose own speed is
 // higher at that limit instead, and the result's notes say so, unless
 // opt.KeepSpeed.
-func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt Options) (*Result, error) {
+func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt Options) (*result.Result, error) {
 	var note string
-	var choice *SpeedChoice
+	var choice *result.SpeedChoice
 	lim, limited := opt.Runtime.(speedLimiter)
 	switch {
 	case s.AutoSpeed():
@@ -213,12 +214,12 @@ func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt O
 
 // chooseSpeed measures the machine (once per calibrator and wiring) and
 // picks the speed of an auto-speed scenario.
-func chooseSpeed(ctx context.Context, s *scenarios.Scenario, opt Options, limit float64) (SpeedChoice, error) {
+func chooseSpeed(ctx context.Context, s *scenarios.Scenario, opt Options, limit float64) (result.SpeedChoice, error) {
 	planned := *s
 	planned.Speed = 1
 	p, err := NewPlan(&planned, "calibrate")
 	if err != nil {
-		return SpeedChoice{}, err
+		return result.SpeedChoice{}, err
 	}
 	if opt.ProxyAll {
 		p.ProxyEvery = true
@@ -232,7 +233,7 @@ func chooseSpeed(ctx context.Context, s *scenarios.Scenario, opt Options, limit 
 	}
 	m, err := cal.Cost(ctx, benchLinks(p.Proxied()))
 	if err != nil {
-		return SpeedChoice{}, err
+		return result.SpeedChoice{}, err
 	}
 	return AutoSpeed(s, m, limit)
 }

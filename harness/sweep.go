@@ -1,9 +1,7 @@
 package harness
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"paydrill/harness/result"
 	"paydrill/scenarios"
 )
 
@@ -67,110 +66,20 @@ func splitTop(s string) []string {
 	return append(out, s[start:])
 }
 
-// Setting is one key and the value a sweep row gives it.
-type Setting struct {
-	Key, Value string
-}
-
-// Settings are a sweep row's values, one per axis, in axis order. As JSON
-// they are an object whose keys keep that order.
-type Settings []Setting
-
-// MarshalJSON writes {"key": "value", …} in axis order.
-func (s Settings) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, kv := range s {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(kv.Key)
-		v, _ := json.Marshal(kv.Value)
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// UnmarshalJSON reads what MarshalJSON writes, keeping the order.
-func (s *Settings) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return fmt.Errorf("settings: want a JSON object")
-	}
-	*s = nil
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		var v string
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		*s = append(*s, Setting{Key: k.(string), Value: v})
-	}
-	_, err := dec.Token()
-	return err
-}
-
-// String is "key=value key=value".
-func (s Settings) String() string {
-	parts := make([]string, len(s))
-	for i, kv := range s {
-		parts[i] = kv.Key + "=" + kv.Value
-	}
-	return strings.Join(parts, " ")
-}
-
 // Grid is every combination of the axes' values, the first axis varying
 // slowest (as nested loops in the order the axes were given).
-func Grid(axes []Axis) []Settings {
-	out := []Settings{{}}
+func Grid(axes []Axis) []result.Settings {
+	out := []result.Settings{{}}
 	for _, a := range axes {
-		var next []Settings
+		var next []result.Settings
 		for _, row := range out {
 			for _, v := range a.Values {
-				next = append(next, append(append(Settings{}, row...), Setting{a.Key, v}))
+				next = append(next, append(append(result.Settings{}, row...), result.Setting{Key: a.Key, Value: v}))
 			}
 		}
 		out = next
 	}
 	return out
-}
-
-// SweepRow is one combination of a sweep and the run it gave.
-type SweepRow struct {
-	Settings Settings `json:"settings"`
-	Result   *Result  `json:"result"`
-}
-
-// SweepResult is a finished sweep, as `paydrill sweep --json` prints it.
-type SweepResult struct {
-	Rows []SweepRow `json:"rows"`
-}
-
-// Saturated lists the rows whose run could not keep up with the model.
-func (s *SweepResult) Saturated() []SweepRow {
-	var out []SweepRow
-	for _, r := range s.Rows {
-		if r.Result.Harness.Saturated {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// Failed reports whether any row's expectations did not all hold.
-func (s *SweepResult) Failed() bool {
-	for _, r := range s.Rows {
-		if r.Result.Verdict != "pass" {
-			return true
-		}
-	}
-	return false
 }
 
 // SweepOptions are how a sweep is carried out.
@@ -184,7 +93,7 @@ type SweepOptions struct {
 	Progress io.Writer
 	// Finished, when not nil, is called with each row as soon as its run
 	// is judged (to write its report); an error ends the sweep.
-	Finished func(SweepRow) error
+	Finished func(result.SweepRow) error
 	// KeepSpeed: see Options. A sweep over speed always keeps it.
 	KeepSpeed bool
 	// ProxyAll and Calibrator: see Options. Without a calibrator the
@@ -196,12 +105,12 @@ type SweepOptions struct {
 // SweepScenarios applies every combination of the axes to base and
 // validates each, so a bad value is found before anything runs. A
 // problem is reported once, with the first combination that has it.
-func SweepScenarios(base *scenarios.Scenario, axes []Axis) ([]Settings, []*scenarios.Scenario, error) {
+func SweepScenarios(base *scenarios.Scenario, axes []Axis) ([]result.Settings, []*scenarios.Scenario, error) {
 	grid := Grid(axes)
 	out := make([]*scenarios.Scenario, len(grid))
 	var errs []error
 	seen := map[string]bool{}
-	add := func(row Settings, err error) {
+	add := func(row result.Settings, err error) {
 		if !seen[err.Error()] {
 			seen[err.Error()] = true
 			errs = append(errs, fmt.Errorf("with %s: %w", row, err))
@@ -228,12 +137,12 @@ func SweepScenarios(base *scenarios.Scenario, axes []Axis) ([]Settings, []*scena
 // Sweep runs base once per combination of the axes' values, one after
 // another, and judges each run's expectations. Every combination is
 // checked before the first runs.
-func Sweep(ctx context.Context, base *scenarios.Scenario, axes []Axis, opt SweepOptions) (*SweepResult, error) {
+func Sweep(ctx context.Context, base *scenarios.Scenario, axes []Axis, opt SweepOptions) (*result.SweepResult, error) {
 	grid, runs, err := SweepScenarios(base, axes)
 	if err != nil {
 		return nil, err
 	}
-	res := &SweepResult{Rows: []SweepRow{}}
+	res := &result.SweepResult{Rows: []result.SweepRow{}}
 	keep := opt.KeepSpeed || slices.ContainsFunc(axes, func(a Axis) bool { return a.Key == "speed" })
 	cal := opt.Calibrator
 	if cal == nil {
@@ -249,7 +158,7 @@ func Sweep(ctx context.Context, base *scenarios.Scenario, axes []Axis, opt Sweep
 		if err != nil {
 			return res, fmt.Errorf("sweep row %d (%s): %w", i+1, grid[i], err)
 		}
-		row := SweepRow{Settings: grid[i], Result: r}
+		row := result.SweepRow{Settings: grid[i], Result: r}
 		res.Rows = append(res.Rows, row)
 		if opt.Finished != nil {
 			if err := opt.Finished(row); err != nil {
@@ -262,7 +171,7 @@ func Sweep(ctx context.Context, base *scenarios.Scenario, axes []Axis, opt Sweep
 
 // rowDir names row i's directory: "03-dynos.count=4,router.strategy=random"
 // with anything unsafe in a file name replaced.
-func rowDir(i int, s Settings) string {
+func rowDir(i int, s result.Settings) string {
 	name := fmt.Sprintf("%02d", i+1)
 	for _, kv := range s {
 		name += "," + kv.Key + "=" + kv.Value

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"paydrill/harness/result"
 	"paydrill/scenarios"
 )
 
@@ -53,15 +54,15 @@ func TestGridIsEveryCombinationFirstAxisSlowest(t *testing.T) {
 }
 
 func TestSettingsJSONKeepsAxisOrder(t *testing.T) {
-	s := Settings{{"router.strategy", "random"}, {"dynos.count", "8"}}
-	b, err := json.Marshal(SweepRow{Settings: s})
+	s := result.Settings{{Key: "router.strategy", Value: "random"}, {Key: "dynos.count", Value: "8"}}
+	b, err := json.Marshal(result.SweepRow{Settings: s})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := `{"settings":{"router.strategy":"random","dynos.count":"8"},"result":null}`; string(b) != want {
 		t.Fatalf("JSON %s, want %s", b, want)
 	}
-	var back SweepRow
+	var back result.SweepRow
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Settings, s) {
 		t.Fatalf("read back %+v, %v; want %+v", back.Settings, err, s)
 	}
@@ -97,7 +98,7 @@ func TestSweepChecksEveryCombinationFirst(t *testing.T) {
 }
 
 func TestRowDirIsASafeName(t *testing.T) {
-	got := rowDir(2, Settings{{"dynos.service_time", "{dist: const, value: 5ms}"}, {"router.strategy", "p2c"}})
+	got := rowDir(2, result.Settings{{Key: "dynos.service_time", Value: "{dist: const, value: 5ms}"}, {Key: "router.strategy", Value: "p2c"}})
 	if want := "03-dynos.service_time=_dist__const,_value__5ms_,router.strategy=p2c"; got != want {
 		t.Fatalf("rowDir = %q, want %q", got, want)
 	}

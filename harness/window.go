@@ -5,17 +5,9 @@ import (
 	"math"
 	"time"
 
+	"paydrill/harness/result"
 	"paydrill/scenarios"
 )
-
-// Span is the stretch of a run a windowed expectation was judged over, in
-// model seconds from the load's start, and how many orders were sent
-// within it.
-type Span struct {
-	FromS  float64 `json:"from_s"`
-	ToS    float64 `json:"to_s"`
-	Orders int     `json:"orders"`
-}
 
 // Window returns the evidence of the orders sent in [from, to), wall
 // offsets from the load's start: their outcomes and their dyno records.
@@ -49,7 +41,7 @@ func (ev Evidence) Window(from, to time.Duration) Evidence {
 
 // CheckWindow is Check over the orders sent in [from, to) (wall offsets):
 // every figure counts only those orders, charges included.
-func CheckWindow(ev Evidence, from, to time.Duration) Result {
+func CheckWindow(ev Evidence, from, to time.Duration) result.Result {
 	w := ev.Window(from, to)
 	r := Check(w)
 	refs := map[string]bool{}
@@ -71,8 +63,8 @@ func CheckWindow(ev Evidence, from, to time.Duration) Result {
 // run's evidence ev: without it (nil) windowed expectations fail, saying
 // so. A run a stop condition ended early fails whatever its expectations
 // say.
-func Judge(r *Result, ev *Evidence, exps []scenarios.Expectation) {
-	r.Expectations = []Verdict{}
+func Judge(r *result.Result, ev *Evidence, exps []scenarios.Expectation) {
+	r.Expectations = []result.Verdict{}
 	r.Verdict = "pass"
 	windows := map[string]windowed{}
 	for _, e := range exps {
@@ -81,7 +73,7 @@ func Judge(r *Result, ev *Evidence, exps []scenarios.Expectation) {
 				e = p
 			}
 		}
-		v := Verdict{Expr: e.String()}
+		v := result.Verdict{Expr: e.String()}
 		src := r
 		if e.Window.Kind != scenarios.WholeRun {
 			name := e.Window.String()
@@ -111,18 +103,18 @@ func Judge(r *Result, ev *Evidence, exps []scenarios.Expectation) {
 // windowed is one window checked: its result (nil when it has none), its
 // span, and why it has no result.
 type windowed struct {
-	result *Result
-	span   *Span
+	result *result.Result
+	span   *result.Span
 	note   string
 }
 
 // judgeWindow checks the orders sent within w.
-func judgeWindow(r *Result, ev *Evidence, w scenarios.Window) windowed {
+func judgeWindow(r *result.Result, ev *Evidence, w scenarios.Window) windowed {
 	from, to, note := windowBounds(r, w)
 	if note != "" {
 		return windowed{note: note}
 	}
-	span := &Span{FromS: from, ToS: math.Min(to, r.ModelDurationS)}
+	span := &result.Span{FromS: from, ToS: math.Min(to, r.ModelDurationS)}
 	if ev == nil {
 		return windowed{span: span, note: "the run's evidence is gone: windows are judged when the run ends"}
 	}
@@ -143,8 +135,8 @@ func judgeWindow(r *Result, ev *Evidence, w scenarios.Window) windowed {
 // windowBounds resolves w against the run's faults: model seconds from the
 // load's start, to +Inf for "until the load ends", or why there is no such
 // window in this run.
-func windowBounds(r *Result, w scenarios.Window) (from, to float64, note string) {
-	var outs []Outage
+func windowBounds(r *result.Result, w scenarios.Window) (from, to float64, note string) {
+	var outs []result.Outage
 	for _, o := range r.Outages {
 		if w.Fault == 0 || o.Fault == w.Fault {
 			outs = append(outs, o)

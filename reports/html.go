@@ -7,9 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"paydrill/harness/result"
 	"strings"
-
-	"paydrill/harness"
 )
 
 //go:embed templates/report.html.tmpl
@@ -37,11 +36,11 @@ var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 // anomalyKinds are the anomaly kinds in the order the page lists them,
 // with their headings.
 var anomalyKinds = []struct{ kind, title string }{
-	{harness.KindDoubleCharge, "Double charges"},
-	{harness.KindLostOrder, "Lost orders"},
-	{harness.KindPhantomCharge, "Phantom charges"},
-	{harness.KindUnreconciled, "Unreconciled orders"},
-	{harness.KindWrongMatch, "Wrong matches"},
+	{result.KindDoubleCharge, "Double charges"},
+	{result.KindLostOrder, "Lost orders"},
+	{result.KindPhantomCharge, "Phantom charges"},
+	{result.KindUnreconciled, "Unreconciled orders"},
+	{result.KindWrongMatch, "Wrong matches"},
 }
 
 // anomalyGroup is the anomalies of one kind: how many there were, and the
@@ -49,12 +48,12 @@ var anomalyKinds = []struct{ kind, title string }{
 type anomalyGroup struct {
 	Kind, Title string
 	Count       int
-	List        []harness.Anomaly
+	List        []result.Anomaly
 }
 
 // htmlPage is what the template renders.
 type htmlPage struct {
-	R            *harness.Result
+	R            *result.Result
 	Figures      []Figure
 	PlotsMissing string // why there are no plots
 	Anomalies    []anomalyGroup
@@ -66,7 +65,7 @@ type htmlPage struct {
 // fault window shaded and labelled, each fault's recovery, and each anomaly
 // with its evidence. The plots come from results.ndjson in dir, the run's
 // directory; without it the page says so and has none.
-func HTML(w io.Writer, r *harness.Result, dir string) error {
+func HTML(w io.Writer, r *result.Result, dir string) error {
 	data := htmlPage{R: r}
 	for _, k := range anomalyKinds {
 		g := anomalyGroup{Kind: k.kind, Title: k.title, Count: count(r, k.kind)}
@@ -96,7 +95,7 @@ func HTML(w io.Writer, r *harness.Result, dir string) error {
 }
 
 // WriteHTML writes report.html into the run's directory.
-func WriteHTML(dir string, r *harness.Result) error {
+func WriteHTML(dir string, r *result.Result) error {
 	f, err := os.Create(filepath.Join(dir, "report.html"))
 	if err != nil {
 		return err

@@ -13,7 +13,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"golang.org/x/net/html"
 
-	"paydrill/harness"
+	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
 
@@ -22,7 +22,7 @@ import (
 // production down from 20 s to 30 s (capture answers, fast) and slow,
 // partly failing answers in the 10 s after; and returns its result, with a
 // double charge and a lost order as evidence.
-func synthRun(t *testing.T) (string, *harness.Result) {
+func synthRun(t *testing.T) (string, *result.Result) {
 	t.Helper()
 	dir := t.TempDir()
 	f, err := os.Create(filepath.Join(dir, "results.ndjson"))
@@ -59,24 +59,24 @@ func synthRun(t *testing.T) (string, *harness.Result) {
 		t.Fatal(err)
 	}
 	rto, failed, fine := 12.5, 0.25, 0.0
-	r := &harness.Result{
+	r := &result.Result{
 		Scenario: "synthetic", Runtime: "embedded", Seed: 1, Speed: speed, ModelDurationS: 60, Verdict: "fail",
-		Orders:    harness.OrderCounts{Sent: 600, Succeeded: 580, Errored: 20},
-		Harness:   harness.HarnessHealth{Settled: true, WallS: 31.2, Notes: []string{}},
+		Orders:    result.OrderCounts{Sent: 600, Succeeded: 580, Errored: 20},
+		Harness:   result.HarnessHealth{Settled: true, WallS: 31.2, Notes: []string{}},
 		Failovers: 100, FailoverRate: 100.0 / 600, SuccessRate: 580.0 / 600, Charges: 581, DoubleCharges: 1, LostOrders: 1,
 		RTOS:    &rto,
-		Outages: []harness.Outage{{Fault: 1, Link: "edge->router", Toxic: "down", StartS: 20, EndS: 30, RTOS: &rto, Recovered: true}},
-		Expectations: []harness.Verdict{
+		Outages: []result.Outage{{Fault: 1, Link: "edge->router", Toxic: "down", StartS: 20, EndS: 30, RTOS: &rto, Recovered: true}},
+		Expectations: []result.Verdict{
 			{Expr: "double_charges == 0", Value: ptr(1), OK: false},
-			{Expr: "during fault 1: success_rate > 0.2", Value: &failed, OK: true, Window: &harness.Span{FromS: 20, ToS: 30, Orders: 100}},
+			{Expr: "during fault 1: success_rate > 0.2", Value: &failed, OK: true, Window: &result.Span{FromS: 20, ToS: 30, Orders: 100}},
 			{Expr: "after recovery for 5s: latency_ms.p99 < 500ms", Value: nil, OK: false, Note: "fault 1 never recovered"},
 			{Expr: "lost_orders == 0", Value: &fine, OK: true},
 		},
-		Anomalies: []harness.Anomaly{
-			{Kind: harness.KindDoubleCharge, RequestID: "req-dbl", Reference: "ord-0000042", Customer: "cus_00042", AmountCents: 4200,
+		Anomalies: []result.Anomaly{
+			{Kind: result.KindDoubleCharge, RequestID: "req-dbl", Reference: "ord-0000042", Customer: "cus_00042", AmountCents: 4200,
 				ClientTold: "201 from capture", Detail: "2 charges for one order",
-				Charges: []harness.ChargeBrief{{ID: "ch_first", Reference: "ord-0000042", AtS: 21.5}, {ID: "ch_second", Reference: "ord-0000042", AtS: 33.1}}},
-			{Kind: harness.KindLostOrder, RequestID: "req-lost", Reference: "ord-0000077", Customer: "cus_00077", AmountCents: 7700,
+				Charges: []result.ChargeBrief{{ID: "ch_first", Reference: "ord-0000042", AtS: 21.5}, {ID: "ch_second", Reference: "ord-0000042", AtS: 33.1}}},
+			{Kind: result.KindLostOrder, RequestID: "req-lost", Reference: "ord-0000077", Customer: "cus_00077", AmountCents: 7700,
 				ClientTold: "201 from capture", Detail: "accepted, and no store holds it"},
 		},
 	}
@@ -86,7 +86,7 @@ func synthRun(t *testing.T) (string, *harness.Result) {
 func ptr(v float64) *float64 { return &v }
 
 // render writes the run's report.html and parses it.
-func render(t *testing.T, dir string, r *harness.Result) (string, *html.Node) {
+func render(t *testing.T, dir string, r *result.Result) (string, *html.Node) {
 	t.Helper()
 	if err := WriteHTML(dir, r); err != nil {
 		t.Fatal(err)
@@ -217,9 +217,9 @@ func TestHTMLReportShowsTheEvidence(t *testing.T) {
 		want  []string
 	}{
 		// Each double charge with both charges.
-		{harness.KindDoubleCharge, []string{"ord-0000042", "ch_first", "ch_second", "21.5s", "33.1s", "201 from capture", "$42.00"}},
+		{result.KindDoubleCharge, []string{"ord-0000042", "ch_first", "ch_second", "21.5s", "33.1s", "201 from capture", "$42.00"}},
 		// Each lost order with what the client was told.
-		{harness.KindLostOrder, []string{"ord-0000077", "201 from capture", "accepted, and no store holds it"}},
+		{result.KindLostOrder, []string{"ord-0000077", "201 from capture", "accepted, and no store holds it"}},
 		// The expectations with their verdicts, values and windows.
 		{"expectations", []string{"✗ double_charges == 0 1", "✓ during fault 1: success_rate > 0.2 0.25 20.0s–30.0s, 100 orders",
 			"after recovery for 5s: latency_ms.p99 < 500ms null", "fault 1 never recovered"}},

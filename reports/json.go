@@ -5,8 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
-	"paydrill/harness"
+	"paydrill/harness/result"
 )
 
 // JSON writes the result as DESIGN.md's JSON, indented.
@@ -17,7 +16,7 @@ func JSON(w io.Writer, v any) error {
 }
 
 // WriteRun writes report.json and report.html into the run's directory.
-func WriteRun(dir string, r *harness.Result) error {
+func WriteRun(dir string, r *result.Result) error {
 	f, err := os.Create(filepath.Join(dir, "report.json"))
 	if err != nil {
 		return err
@@ -33,12 +32,12 @@ func WriteRun(dir string, r *harness.Result) error {
 }
 
 // ReadRun reads report.json from a run's directory.
-func ReadRun(dir string) (*harness.Result, error) {
+func ReadRun(dir string) (*result.Result, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err != nil {
 		return nil, err
 	}
-	var r harness.Result
+	var r result.Result
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}

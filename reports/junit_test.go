@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"paydrill/harness/result"
 	"strings"
 	"testing"
-
-	"paydrill/harness"
 )
 
 // junitDoc is what a CI server reads of JUnit XML.
@@ -41,18 +40,18 @@ type junitDoc struct {
 func sampleSuite() *Suite {
 	three, slow := 3.0, 812.0
 	s := &Suite{Scenarios: []SuiteRun{
-		{File: "ci/baseline.yaml", Result: &harness.Result{Scenario: "baseline", Verdict: "pass", Harness: harness.HarnessHealth{WallS: 10.2},
-			Expectations: []harness.Verdict{{Expr: "lost_orders == 0", Value: new(float64), OK: true}}}},
-		{File: "ci/outage.yaml", Result: &harness.Result{Scenario: "outage", Verdict: "fail", OutDir: "/tmp/s/02-outage", Harness: harness.HarnessHealth{WallS: 16.5},
-			Orders: harness.OrderCounts{Sent: 1500}, LostOrders: 3,
-			Expectations: []harness.Verdict{
+		{File: "ci/baseline.yaml", Result: &result.Result{Scenario: "baseline", Verdict: "pass", Harness: result.HarnessHealth{WallS: 10.2},
+			Expectations: []result.Verdict{{Expr: "lost_orders == 0", Value: new(float64), OK: true}}}},
+		{File: "ci/outage.yaml", Result: &result.Result{Scenario: "outage", Verdict: "fail", OutDir: "/tmp/s/02-outage", Harness: result.HarnessHealth{WallS: 16.5},
+			Orders: result.OrderCounts{Sent: 1500}, LostOrders: 3,
+			Expectations: []result.Verdict{
 				{Expr: "lost_orders == 0", Value: &three, OK: false},
-				{Expr: "after recovery for 30s: latency_ms.p99 < 500ms", Value: &slow, OK: false, Window: &harness.Span{FromS: 180, ToS: 210, Orders: 150}},
+				{Expr: "after recovery for 30s: latency_ms.p99 < 500ms", Value: &slow, OK: false, Window: &result.Span{FromS: 180, ToS: 210, Orders: 150}},
 				{Expr: "double_charges == 0", Value: new(float64), OK: true},
 			}}},
-		{File: "ci/docker.yaml", Error: "boot: docker is not running", Result: &harness.Result{Scenario: "docker-only", Verdict: "fail"}},
-		{File: "ci/abort.yaml", Result: &harness.Result{Scenario: "abort", Verdict: "fail",
-			Harness: harness.HarnessHealth{Aborted: true, AbortReason: "abort_if lost_orders > 100 held after 42.0s of model time"}}},
+		{File: "ci/docker.yaml", Error: "boot: docker is not running", Result: &result.Result{Scenario: "docker-only", Verdict: "fail"}},
+		{File: "ci/abort.yaml", Result: &result.Result{Scenario: "abort", Verdict: "fail",
+			Harness: result.HarnessHealth{Aborted: true, AbortReason: "abort_if lost_orders > 100 held after 42.0s of model time"}}},
 	}}
 	s.Judge()
 	return s

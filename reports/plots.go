@@ -20,7 +20,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"paydrill/harness"
+	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
 
@@ -178,7 +178,7 @@ var (
 
 // Figures draws the timeline as four plots over model time, every fault
 // window shaded and labelled: throughput, success, failovers, latency.
-func (t Timeline) Figures(outages []harness.Outage, endS float64) ([]Figure, error) {
+func (t Timeline) Figures(outages []result.Outage, endS float64) ([]Figure, error) {
 	perS := func(n func(Bucket) int) func(Bucket) float64 {
 		return func(b Bucket) float64 { return float64(n(b)) / t.StepS }
 	}
@@ -224,7 +224,7 @@ func (t Timeline) Figures(outages []harness.Outage, endS float64) ([]Figure, err
 }
 
 // draw renders one plot as SVG, ready to inline in a page.
-func (t Timeline) draw(title, ylabel string, yMax float64, lines []series, outages []harness.Outage, endS float64) (template.HTML, error) {
+func (t Timeline) draw(title, ylabel string, yMax float64, lines []series, outages []result.Outage, endS float64) (template.HTML, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "model time"
@@ -276,7 +276,7 @@ var svgProlog = regexp.MustCompile(`(?s)^<\?xml[^>]*\?>\s*(<!--.*?-->\s*)?`)
 
 // faultBands shades every fault window over the plot's whole height and
 // labels it with its number and what it broke.
-type faultBands []harness.Outage
+type faultBands []result.Outage
 
 var bandFill = color.NRGBA{R: 0xd6, G: 0x45, B: 0x45, A: 0x38}
 
@@ -297,7 +297,7 @@ func (f faultBands) Plot(c draw.Canvas, p *plot.Plot) {
 }
 
 // faultLabel names a fault: "fault 1: down edge->router".
-func faultLabel(o harness.Outage) string {
+func faultLabel(o result.Outage) string {
 	if o.Name != "" {
 		return fmt.Sprintf("fault %d: %s", o.Fault, o.Name)
 	}

@@ -6,17 +6,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"paydrill/harness/result"
 	"strconv"
 	"strings"
-
-	"paydrill/harness"
 )
 
 // SuiteRun is one scenario of a suite: its result, where it came from, and
 // why it could not run or cannot be trusted (Error; the result is then
 // only what was known).
 type SuiteRun struct {
-	*harness.Result
+	*result.Result
 	File  string `json:"file,omitempty"`
 	Error string `json:"error,omitempty"`
 }
@@ -82,7 +81,7 @@ func SuiteTable(w io.Writer, s *Suite) error {
 	for _, run := range s.Scenarios {
 		r := run.Result
 		if r == nil {
-			r = &harness.Result{Scenario: run.File}
+			r = &result.Result{Scenario: run.File}
 		}
 		verdict := r.Verdict
 		switch {

@@ -4,19 +4,18 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"paydrill/harness/result"
 	"strconv"
 	"strings"
-
-	"paydrill/harness"
 )
 
 // anomalies is the number of orders that went wrong in a run, all kinds.
-func anomalies(r *harness.Result) int {
+func anomalies(r *result.Result) int {
 	return r.DoubleCharges + r.PhantomCharges + r.LostOrders + r.Unreconciled + r.WrongMatches
 }
 
 // anomalyBrief names the kinds that happened: "2 double, 1 lost", or "0".
-func anomalyBrief(r *harness.Result) string {
+func anomalyBrief(r *result.Result) string {
 	var parts []string
 	for _, k := range []struct {
 		n    int
@@ -36,7 +35,7 @@ func anomalyBrief(r *harness.Result) string {
 }
 
 // sweepKeys are the settings' keys, from the first row.
-func sweepKeys(s *harness.SweepResult) []string {
+func sweepKeys(s *result.SweepResult) []string {
 	if len(s.Rows) == 0 {
 		return nil
 	}
@@ -50,7 +49,7 @@ func sweepKeys(s *harness.SweepResult) []string {
 // SweepTable writes a sweep as one table, a row per combination: its
 // settings, then failovers, queue time, latency and anomalies (model
 // time). A run the harness could not keep up with is marked "!".
-func SweepTable(w io.Writer, s *harness.SweepResult) error {
+func SweepTable(w io.Writer, s *result.SweepResult) error {
 	header := append(sweepKeys(s), "orders", "failover rate", "queue mean", "queue p99", "latency p99", "anomalies", "verdict")
 	t := NewTable(w, header...)
 	saturated := 0
@@ -82,7 +81,7 @@ func SweepTable(w io.Writer, s *harness.SweepResult) error {
 // SweepCSV writes a sweep as CSV, a header then a row per combination:
 // the settings, then model-time figures in plain numbers (rates as
 // fractions, times in milliseconds).
-func SweepCSV(w io.Writer, s *harness.SweepResult) error {
+func SweepCSV(w io.Writer, s *result.SweepResult) error {
 	cw := csv.NewWriter(w)
 	header := append(sweepKeys(s), "orders_sent", "failover_rate", "queue_ms_mean", "queue_ms_p99", "latency_ms_p99",
 		"anomalies", "double_charges", "phantom_charges", "lost_orders", "unreconciled", "wrong_matches",

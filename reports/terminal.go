@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"paydrill/harness/result"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
-
-	"paydrill/harness"
 )
 
 // NewTable is a table with the header written as given (no auto title case).
@@ -45,7 +44,7 @@ func pct(x float64) string { return fmt.Sprintf("%.2f%%", 100*x) }
 
 // expectationCells are an expectation's ✓ or ✗ and its value, printed with
 // format ("null" when it has none).
-func expectationCells(e harness.Verdict, format string) (mark, value string) {
+func expectationCells(e result.Verdict, format string) (mark, value string) {
 	mark, value = "✓", "null"
 	if !e.OK {
 		mark = "✗"
@@ -59,7 +58,7 @@ func expectationCells(e harness.Verdict, format string) (mark, value string) {
 // Summary writes what a person reads at a glance after a run: orders and
 // failovers, each anomaly with the money at stake, recovery, latency and
 // queue time, and every expectation with its verdict.
-func Summary(w io.Writer, r *harness.Result) error {
+func Summary(w io.Writer, r *result.Result) error {
 	auto := ""
 	if r.Harness.SpeedAuto != nil {
 		auto = " (auto)"
@@ -86,11 +85,11 @@ func Summary(w io.Writer, r *harness.Result) error {
 
 	t = NewTable(w, "money", "orders", "at stake")
 	t.Append([]string{"charges in the ledger", fmt.Sprint(r.Charges), ""})
-	t.Append([]string{"double charges", fmt.Sprint(r.DoubleCharges), kindCents(r, harness.KindDoubleCharge)})
-	t.Append([]string{"phantom charges (told failed)", fmt.Sprint(r.PhantomCharges), kindCents(r, harness.KindPhantomCharge)})
-	t.Append([]string{"lost orders", fmt.Sprint(r.LostOrders), kindCents(r, harness.KindLostOrder)})
+	t.Append([]string{"double charges", fmt.Sprint(r.DoubleCharges), kindCents(r, result.KindDoubleCharge)})
+	t.Append([]string{"phantom charges (told failed)", fmt.Sprint(r.PhantomCharges), kindCents(r, result.KindPhantomCharge)})
+	t.Append([]string{"lost orders", fmt.Sprint(r.LostOrders), kindCents(r, result.KindLostOrder)})
 	t.Append([]string{"unreconciled (never charged)", fmt.Sprint(r.Unreconciled), Dollars(r.ExposureCents)})
-	t.Append([]string{"wrong matches", fmt.Sprint(r.WrongMatches), kindCents(r, harness.KindWrongMatch)})
+	t.Append([]string{"wrong matches", fmt.Sprint(r.WrongMatches), kindCents(r, result.KindWrongMatch)})
 	if err := t.Render(); err != nil {
 		return err
 	}
@@ -148,7 +147,7 @@ func Summary(w io.Writer, r *harness.Result) error {
 
 // kindCents sums the amounts of the listed anomalies of kind; the evidence
 // list may be capped, so it is marked as a lower bound when it is.
-func kindCents(r *harness.Result, kind string) string {
+func kindCents(r *result.Result, kind string) string {
 	var cents int64
 	n := 0
 	for _, a := range r.Anomalies {
@@ -167,15 +166,15 @@ func kindCents(r *harness.Result, kind string) string {
 	return s
 }
 
-func count(r *harness.Result, kind string) int {
+func count(r *result.Result, kind string) int {
 	switch kind {
-	case harness.KindDoubleCharge:
+	case result.KindDoubleCharge:
 		return r.DoubleCharges
-	case harness.KindPhantomCharge:
+	case result.KindPhantomCharge:
 		return r.PhantomCharges
-	case harness.KindLostOrder:
+	case result.KindLostOrder:
 		return r.LostOrders
-	case harness.KindWrongMatch:
+	case result.KindWrongMatch:
 		return r.WrongMatches
 	}
 	return r.Unreconciled

@@ -1,10 +1,9 @@
 package reports
 
 import (
+	"paydrill/harness/result"
 	"strings"
 	"testing"
-
-	"paydrill/harness"
 )
 
 func TestSecondsAndDollarsReadAsAPersonWrites(t *testing.T) {
@@ -38,8 +37,8 @@ func TestSecondsAndDollarsReadAsAPersonWrites(t *testing.T) {
 // other notes still are.
 func TestSummarySaysWhySpeedAutoChoseItsSpeed(t *testing.T) {
 	why := "speed auto chose 12 (a factor 2 of margin): at 15 the dynos' real work would add 3.4%"
-	r := &harness.Result{Scenario: "baseline", Runtime: "embedded", Speed: 12, Verdict: "pass",
-		Harness: harness.HarnessHealth{SpeedAuto: &harness.SpeedChoice{Speed: 12, Why: why}, Notes: []string{why, "did not settle"}}}
+	r := &result.Result{Scenario: "baseline", Runtime: "embedded", Speed: 12, Verdict: "pass",
+		Harness: result.HarnessHealth{SpeedAuto: &result.SpeedChoice{Speed: 12, Why: why}, Notes: []string{why, "did not settle"}}}
 	var b strings.Builder
 	if err := Summary(&b, r); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,13 @@
-package harness
+// Package result holds the result types of a finished run, sweep or
+// bench step: what DESIGN.md's JSON result promises, key for key. The
+// renderers (reports) import this package only; the checker
+// (harness/check) fills it from a run's evidence.
+package result
+
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Result is a finished run: what DESIGN.md's JSON result promises, key for
 // key, plus the evidence behind each anomaly. It is what reports render.
@@ -140,4 +149,48 @@ type ChargeBrief struct {
 	ID        string  `json:"id"`
 	Reference string  `json:"reference"`
 	AtS       float64 `json:"at_s"` // model seconds from the load's start
+}
+
+// Span is the stretch of a run a windowed expectation was judged over, in
+// model seconds from the load's start, and how many orders were sent
+// within it.
+type Span struct {
+	FromS  float64 `json:"from_s"`
+	ToS    float64 `json:"to_s"`
+	Orders int     `json:"orders"`
+}
+
+// Lookup returns the number at a result key as written in the JSON result,
+// dotted for nested keys ("latency_ms.p99", "orders.sent"); booleans read as
+// 0 or 1. present is false for a null (rto_s with no outage) or an unknown
+// key.
+func (r *Result) Lookup(key string) (value float64, present bool) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return 0, false
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return 0, false
+	}
+	var cur any = m
+	for _, part := range strings.Split(key, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return 0, false
+		}
+		if cur, ok = obj[part]; !ok {
+			return 0, false
+		}
+	}
+	switch v := cur.(type) {
+	case float64:
+		return v, true
+	case bool:
+		if v {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
 }
