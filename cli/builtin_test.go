@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"paydrill/harness"
+	"paydrill/harness/docker"
 	"paydrill/internal/machine"
 	"paydrill/scenarios"
 )
@@ -121,7 +121,7 @@ func TestBuiltinScenariosGiveTheirVerdicts(t *testing.T) {
 func dockerOrSkipReason() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := harness.DockerAvailable(ctx)
+	err := docker.Available(ctx)
 	if err == nil {
 		return ""
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/docker"
 )
 
 // newClean is `paydrill clean`: it removes what docker runs left behind.
@@ -20,7 +21,7 @@ builds and keeps for the next run (the next run builds it again).
 Runs still going lose their containers too: clean when none is.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := harness.Clean(cmd.Context(), env.Stdout); err != nil {
+			if err := docker.Clean(cmd.Context(), env.Stdout); err != nil {
 				return harness.CannotRun(fmt.Errorf("clean: %w", err))
 			}
 			return nil

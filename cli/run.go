@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/embedded"
+	"paydrill/harness/system"
 	"paydrill/reports"
 	"paydrill/scenarios"
 )
@@ -124,15 +126,15 @@ func (f *runFlags) keepSpeed() bool {
 
 // options are the harness options these flags ask for; cal is shared by
 // the runs of one command (nil: each run measures the machine itself).
-func (f *runFlags) options(rt harness.Runtime, dir string, cal *harness.Calibrator) harness.Options {
+func (f *runFlags) options(rt system.Runtime, dir string, cal *harness.Calibrator) harness.Options {
 	return harness.Options{Runtime: rt, Dir: dir, KeepSpeed: f.keepSpeed(), ProxyAll: f.proxyAll, Calibrator: cal}
 }
 
 // runtimeNamed returns the runtime the --runtime flag names.
-func runtimeNamed(env Env, name string, quiet bool) (harness.Runtime, error) {
+func runtimeNamed(env Env, name string, quiet bool) (system.Runtime, error) {
 	switch name {
 	case "embedded":
-		return harness.Embedded{}, nil
+		return embedded.Runtime{}, nil
 	case "docker":
 		return newDockerRuntime(env, quiet), nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"paydrill/harness"
 	"paydrill/harness/result"
+	"paydrill/harness/system"
 	"paydrill/reports"
 	"paydrill/scenarios"
 )
@@ -165,7 +166,7 @@ func needsDocker(s *scenarios.Scenario) string {
 
 // runSuite runs every scenario, parallel at a time, each in its own
 // directory under dir, and gathers their results in the order given.
-func runSuite(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, runs []suiteRun, dir, id string, parallel int) *reports.Suite {
+func runSuite(ctx context.Context, env Env, f *runFlags, rt system.Runtime, runs []suiteRun, dir, id string, parallel int) *reports.Suite {
 	res := &reports.Suite{Scenarios: make([]reports.SuiteRun, len(runs))}
 	var logMu sync.Mutex
 	logf := func(format string, args ...any) {
@@ -204,7 +205,7 @@ func runSuite(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, run
 }
 
 // runOne runs scenario i of n and writes its report.
-func runOne(ctx context.Context, env Env, f *runFlags, rt harness.Runtime, cal *harness.Calibrator, run suiteRun, i, n int, dir, id string, parallel int,
+func runOne(ctx context.Context, env Env, f *runFlags, rt system.Runtime, cal *harness.Calibrator, run suiteRun, i, n int, dir, id string, parallel int,
 	logf func(string, ...any)) reports.SuiteRun {
 	s := run.s
 	out := reports.SuiteRun{File: run.arg}

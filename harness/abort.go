@@ -12,6 +12,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"paydrill/harness/result"
+	"paydrill/harness/system"
+	"paydrill/harness/topology"
 	"paydrill/scenarios"
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
@@ -28,7 +30,7 @@ var abortEvery = time.Second
 type abortWatch struct {
 	conds  []scenarios.Expectation
 	client *http.Client
-	sys    *System
+	sys    *system.System
 	load   *loadRun
 	sched  *scheduler
 	plan   *Plan
@@ -41,7 +43,7 @@ type abortWatch struct {
 
 // startAbortWatch starts watching conds (none: it does nothing and its
 // stop returns ""). It arms load.halt, so it must run before the load.
-func startAbortWatch(ctx context.Context, conds []scenarios.Expectation, client *http.Client, sys *System,
+func startAbortWatch(ctx context.Context, conds []scenarios.Expectation, client *http.Client, sys *system.System,
 	load *loadRun, sched *scheduler, p *Plan, began time.Time) *abortWatch {
 	if len(conds) == 0 {
 		return nil
@@ -123,7 +125,7 @@ func appliedFaults(ws []FaultWindow, now time.Duration) []FaultWindow {
 }
 
 // snapshot reads what the checker needs from every store, keeping no copy.
-func snapshot(ctx context.Context, client *http.Client, sys *System) (Evidence, error) {
+func snapshot(ctx context.Context, client *http.Client, sys *system.System) (Evidence, error) {
 	var ev Evidence
 	url := func(role string) string { return sys.Components[role] + wire.PathExport }
 	var errs [5]error
@@ -133,7 +135,7 @@ func snapshot(ctx context.Context, client *http.Client, sys *System) (Evidence, 
 	ev.Edge, errs[3] = service.Fetch[wire.EdgeRecord](ctx, client, url("edge"))
 	for i := 1; i <= sys.Dynos && errs[4] == nil; i++ {
 		var recs []wire.DynoRecord
-		recs, errs[4] = service.Fetch[wire.DynoRecord](ctx, client, url(dynoRole(i)))
+		recs, errs[4] = service.Fetch[wire.DynoRecord](ctx, client, url(topology.DynoName(i)))
 		ev.Dynos = append(ev.Dynos, recs...)
 	}
 	return ev, errors.Join(errs[:]...)

@@ -14,7 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"paydrill/harness/embedded"
 	"paydrill/harness/result"
+	"paydrill/harness/topology"
 	"paydrill/scenarios"
 	"paydrill/sim/dist"
 	"paydrill/sim/service"
@@ -102,13 +104,13 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 	// A short gateway latency, as every run has one: its timer's wake-up
 	// is part of what the machine adds to an order.
 	p.Gateway.Latency = dist.Spec{Kind: "const", Value: calibrationLatency.Seconds()}
-	sys, err := Embedded{}.Start(ctx, p, dir)
+	sys, err := embedded.Runtime{}.Start(ctx, p.Topology(), dir)
 	if err != nil {
 		return nil, CannotRun(fmt.Errorf("measuring the machine: boot: %w", err))
 	}
 	defer sys.Close()
 	client := &http.Client{Timeout: 10 * time.Second}
-	if err := waitHealthy(ctx, client, sys); err != nil {
+	if err := WaitHealthy(ctx, client, sys); err != nil {
 		return nil, CannotRun(fmt.Errorf("measuring the machine: %w", err))
 	}
 	lag := &lagMeter{}
@@ -153,7 +155,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 
 	m := &result.MachineCost{}
 	for i := 1; i <= sys.Dynos; i++ {
-		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[dynoRole(i)]+wire.PathExport)
+		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[topology.DynoName(i)]+wire.PathExport)
 		if err != nil {
 			return nil, CannotRun(fmt.Errorf("measuring the machine: %w", err))
 		}

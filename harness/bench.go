@@ -21,7 +21,10 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"paydrill/harness/embedded"
 	"paydrill/harness/result"
+	"paydrill/harness/system"
+	"paydrill/harness/topology"
 	"paydrill/scenarios"
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
@@ -199,12 +202,12 @@ func benchPipeline(ctx context.Context, opt BenchOptions, proxyAll bool) (th Thr
 		p.ProxyEvery = true
 	}
 	dir := filepath.Join(opt.Dir, map[bool]string{false: "direct", true: "proxied"}[proxyAll])
-	sys, err := Embedded{}.Start(ctx, p, dir)
+	sys, err := embedded.Runtime{}.Start(ctx, p.Topology(), dir)
 	if err != nil {
 		return th, overhead, CannotRun(fmt.Errorf("pipeline: boot: %w", err))
 	}
 	defer sys.Close()
-	if err := waitHealthy(ctx, &http.Client{Timeout: 10 * time.Second}, sys); err != nil {
+	if err := WaitHealthy(ctx, &http.Client{Timeout: 10 * time.Second}, sys); err != nil {
 		return th, overhead, CannotRun(fmt.Errorf("pipeline: %w", err))
 	}
 	orders := OrderSource{Seed: p.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount}
@@ -313,11 +316,11 @@ func bareHandler() http.Handler {
 
 // dynoOverhead reads every dyno's records: the mean and p99 of each
 // order's worker hold beyond its sampled service time, in µs.
-func dynoOverhead(ctx context.Context, sys *System) (mean, p99 float64) {
+func dynoOverhead(ctx context.Context, sys *system.System) (mean, p99 float64) {
 	var xs []float64
 	client := &http.Client{Timeout: time.Minute}
 	for i := 1; i <= sys.Dynos; i++ {
-		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[dynoRole(i)]+wire.PathExport)
+		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[topology.DynoName(i)]+wire.PathExport)
 		if err != nil {
 			continue
 		}

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/embedded"
+	"paydrill/harness/system"
+	"paydrill/harness/topology"
 	"paydrill/scenarios"
 )
 
@@ -32,13 +35,13 @@ func TestInnermostExitCodeWins(t *testing.T) {
 
 // startCounter is the embedded runtime, counting its boots.
 type startCounter struct {
-	Embedded
+	embedded.Runtime
 	starts *int
 }
 
-func (s startCounter) Start(ctx context.Context, p *Plan, dir string) (*System, error) {
+func (s startCounter) Start(ctx context.Context, t *topology.Topology, dir string) (*system.System, error) {
 	*s.starts++
-	return s.Embedded.Start(ctx, p, dir)
+	return s.Runtime.Start(ctx, t, dir)
 }
 
 // A container fault on the embedded runtime is bad input (exit 2), found

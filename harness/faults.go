@@ -9,6 +9,7 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
+	"paydrill/harness/system"
 	"paydrill/scenarios"
 )
 
@@ -31,7 +32,7 @@ type FaultWindow struct {
 
 // scheduler applies and lifts faults at their wall offsets.
 type scheduler struct {
-	sys    *System
+	sys    *system.System
 	faults []FaultPlan
 
 	mu      sync.Mutex

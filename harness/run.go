@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"paydrill/harness/result"
+	"paydrill/harness/system"
 	"paydrill/harness/topology"
 	"sort"
 	"strings"
@@ -22,7 +23,7 @@ import (
 
 // Options are how one run is carried out, beside its plan.
 type Options struct {
-	Runtime  Runtime
+	Runtime  system.Runtime
 	Dir      string    // the run's directory: results, stores, exports
 	Progress io.Writer // nil: silent
 	// AbortIf are stop conditions, checked on the evidence so far about
@@ -62,13 +63,13 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 				f.Index, f.Toxic, f.Link, opt.Runtime.Name()))
 		}
 	}
-	sys, err := opt.Runtime.Start(ctx, p, opt.Dir)
+	sys, err := opt.Runtime.Start(ctx, p.Topology(), opt.Dir)
 	if err != nil {
 		return nil, CannotRun(fmt.Errorf("boot: %w", err))
 	}
 	defer sys.Close()
 	client := &http.Client{Timeout: 10 * time.Second}
-	if err := waitHealthy(ctx, client, sys); err != nil {
+	if err := WaitHealthy(ctx, client, sys); err != nil {
 		return nil, CannotRun(err)
 	}
 
@@ -181,8 +182,8 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	return &r, nil
 }
 
-// waitHealthy polls every component's /healthz until all answer 200.
-func waitHealthy(ctx context.Context, client *http.Client, sys *System) error {
+// WaitHealthy polls every component's /healthz until all answer 200.
+func WaitHealthy(ctx context.Context, client *http.Client, sys *system.System) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for role, u := range sys.Components {
 		for {
@@ -202,7 +203,7 @@ func waitHealthy(ctx context.Context, client *http.Client, sys *System) error {
 	return nil
 }
 
-func replayAt(ctx context.Context, client *http.Client, sys *System, at time.Time) {
+func replayAt(ctx context.Context, client *http.Client, sys *system.System, at time.Time) {
 	t := time.NewTimer(time.Until(at))
 	defer t.Stop()
 	select {
@@ -213,7 +214,7 @@ func replayAt(ctx context.Context, client *http.Client, sys *System, at time.Tim
 	triggerReplay(client, sys)
 }
 
-func triggerReplay(client *http.Client, sys *System) {
+func triggerReplay(client *http.Client, sys *system.System) {
 	resp, err := client.Post(sys.Components["replayer"]+wire.PathReplay, "application/json", nil)
 	if err == nil {
 		resp.Body.Close()
@@ -224,7 +225,7 @@ func triggerReplay(client *http.Client, sys *System) {
 // done for the quiet period, or the settle timeout passes. It says what was
 // still pending when it gave up. A replay scheduled after the load's end is
 // still triggered meanwhile (its timer runs until settle returns).
-func settle(ctx context.Context, client *http.Client, sys *System, p *Plan, w io.Writer) (bool, string) {
+func settle(ctx context.Context, client *http.Client, sys *system.System, p *Plan, w io.Writer) (bool, string) {
 	deadline := time.Now().Add(p.SettleTimeout)
 	var quietSince time.Time
 	for {
@@ -251,7 +252,7 @@ func settle(ctx context.Context, client *http.Client, sys *System, p *Plan, w io
 }
 
 // pendingWork says what is left to replay or reconcile, "" when nothing.
-func pendingWork(ctx context.Context, client *http.Client, sys *System, p *Plan) string {
+func pendingWork(ctx context.Context, client *http.Client, sys *system.System, p *Plan) string {
 	var parts []string
 	if p.Replayer.Mode != "manual" {
 		captured, err1 := service.Fetch[wire.CapturedRequest](ctx, client, sys.Components["capture"]+wire.PathExport)
@@ -275,7 +276,7 @@ func pendingWork(ctx context.Context, client *http.Client, sys *System, p *Plan)
 
 // collect reads every store through its export and keeps a copy of each in
 // the run's directory.
-func collect(ctx context.Context, client *http.Client, sys *System, dir string) (Evidence, error) {
+func collect(ctx context.Context, client *http.Client, sys *system.System, dir string) (Evidence, error) {
 	var ev Evidence
 	exports := filepath.Join(dir, "exports")
 	if err := os.MkdirAll(exports, 0o755); err != nil {
@@ -334,7 +335,7 @@ func collect(ctx context.Context, client *http.Client, sys *System, dir string) 
 	get("replayer", read(&ev.Replays))
 	get("reconciler", read(&ev.Reconciles))
 	for i := 1; i <= sys.Dynos; i++ {
-		get(dynoRole(i), read(&ev.Dynos))
+		get(topology.DynoName(i), read(&ev.Dynos))
 	}
 	sort.Slice(ev.Ledger, func(i, j int) bool { return ev.Ledger[i].CreatedAt.Before(ev.Ledger[j].CreatedAt) })
 	return ev, errors.Join(errs...)

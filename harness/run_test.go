@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/embedded"
 	"paydrill/harness/topology"
 	"paydrill/sim/dist"
 	"paydrill/sim/wire"
@@ -39,7 +40,7 @@ func smallPlan(d time.Duration) *Plan {
 func TestHealthyRunChargesEveryOrderOnce(t *testing.T) {
 	p := smallPlan(2 * time.Second)
 	p.Load.Timeout = 30 * time.Second
-	r, err := Run(context.Background(), p, Options{Runtime: Embedded{}, Dir: t.TempDir()})
+	r, err := Run(context.Background(), p, Options{Runtime: embedded.Runtime{}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestProductionDownFailsOverAndReplays(t *testing.T) {
 	// settle timeout (settling ends as soon as all is quiet).
 	p.Load.Timeout = 30 * time.Second
 	p.SettleTimeout = time.Minute
-	r, err := Run(context.Background(), p, Options{Runtime: Embedded{}, Dir: t.TempDir()})
+	r, err := Run(context.Background(), p, Options{Runtime: embedded.Runtime{}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

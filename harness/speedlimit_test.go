@@ -3,12 +3,13 @@ package harness
 import (
 	"context"
 	"fmt"
+	"paydrill/harness/embedded"
 	"strings"
 	"testing"
 )
 
 // slowRuntime is the embedded runtime claiming docker's kind of limit.
-type slowRuntime struct{ Embedded }
+type slowRuntime struct{ embedded.Runtime }
 
 func (slowRuntime) SpeedLimit() float64 { return 2 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"paydrill/harness/result"
+	"paydrill/harness/system"
 	"paydrill/scenarios"
 )
 
@@ -84,7 +85,7 @@ func Grid(axes []Axis) []result.Settings {
 
 // SweepOptions are how a sweep is carried out.
 type SweepOptions struct {
-	Runtime Runtime
+	Runtime system.Runtime
 	// Dir holds one directory per row, named by its index and settings.
 	Dir   string
 	RunID string

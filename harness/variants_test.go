@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/embedded"
 	"paydrill/internal/machine"
 	"paydrill/sim/dist"
 	"paydrill/sim/wire"
@@ -23,7 +24,7 @@ func TestBlackholedGatewayMakesPhantomCharges(t *testing.T) {
 	p.Load.Amount = dist.Const{Value: 25000} // $250: over the $100 risk limit
 	p.Dyno.GatewayTimeout = wire.Duration(100 * time.Millisecond)
 	p.Faults = []FaultPlan{{Index: 1, Link: "dyno->gateway", Toxic: "timeout", Stream: "downstream", Attributes: map[string]int64{"timeout": 0}}}
-	r, err := Run(context.Background(), p, Options{Runtime: Embedded{}, Dir: t.TempDir()})
+	r, err := Run(context.Background(), p, Options{Runtime: embedded.Runtime{}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestUnreachableGatewayLeavesExposure(t *testing.T) {
 	// Faults are lifted when the load ends; keep the reconciler from
 	// running again during the short settle.
 	p.Reconciler.Interval = wire.Duration(time.Hour)
-	r, err := Run(context.Background(), p, Options{Runtime: Embedded{}, Dir: t.TempDir()})
+	r, err := Run(context.Background(), p, Options{Runtime: embedded.Runtime{}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/embedded"
 	"paydrill/scenarios"
 	"paydrill/sim/wire"
 )
@@ -163,7 +164,7 @@ func parseScenario(t *testing.T, name, body string) *scenarios.Scenario {
 
 func TestRunScenarioJudgesWindows(t *testing.T) {
 	s := parseScenario(t, "window.yaml", windowScenario)
-	r, err := RunScenario(context.Background(), s, "window", Options{Runtime: Embedded{}, Dir: t.TempDir()})
+	r, err := RunScenario(context.Background(), s, "window", Options{Runtime: embedded.Runtime{}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func TestAbortIfEndsALongRunEarly(t *testing.T) {
 	s := parseScenario(t, "abort.yaml", body)
 	dir := t.TempDir()
 	began := time.Now()
-	r, err := RunScenario(context.Background(), s, "abort", Options{Runtime: Embedded{}, Dir: dir})
+	r, err := RunScenario(context.Background(), s, "abort", Options{Runtime: embedded.Runtime{}, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

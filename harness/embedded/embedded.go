@@ -1,4 +1,7 @@
-package harness
+// Package embedded is the runtime that realises a topology in this
+// process: every component on a 127.0.0.1 port, with toxiproxy's server
+// embedded too. It needs nothing but Go.
+package embedded
 
 import (
 	"cmp"
@@ -8,36 +11,42 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/Shopify/toxiproxy/v2"
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
+	"paydrill/harness/system"
 	"paydrill/harness/topology"
+	"paydrill/scenarios"
 	"paydrill/sim/service"
 )
 
-// Embedded runs every component in this process on 127.0.0.1 ports, with
-// toxiproxy's server embedded too. It needs nothing but Go.
-type Embedded struct{}
+// Runtime runs every component in this process.
+type Runtime struct{}
 
-var _ Runtime = Embedded{}
+var _ system.Runtime = Runtime{}
 
 // Name is "embedded".
-func (Embedded) Name() string { return "embedded" }
+func (Runtime) Name() string { return "embedded" }
 
 // Supports every link fault; there are no containers to kill, stop,
 // restart or pause.
-func (Embedded) Supports(kind string) bool { return !isContainerFault(kind) }
+func (Runtime) Supports(kind string) bool {
+	k, ok := scenarios.LookupFaultKind(kind)
+	return ok && !k.Container
+}
 
-// Start boots the plan's topology in its order (stores first, then the
+// Start boots the topology in its order (stores first, then the
 // dynos, router, edge, replayer and reconciler), creating a link's relay
 // when the first component that uses it is configured, so every component
 // is given the address of the relay or peer it must talk to.
-func (Embedded) Start(ctx context.Context, p *Plan, dir string) (_ *System, err error) {
+func (Runtime) Start(ctx context.Context, topo *topology.Topology, dir string) (_ *system.System, err error) {
 	stores := filepath.Join(dir, "stores")
 	if err := os.MkdirAll(stores, 0o755); err != nil {
 		return nil, err
 	}
-	topo := p.Topology()
-	sys := &System{Components: map[string]string{}, Dynos: topo.Dynos()}
+	sys := &system.System{Components: map[string]string{}, Dynos: topo.Dynos()}
 	defer func() {
 		if err != nil {
 			sys.Close() // whatever had started
@@ -47,8 +56,8 @@ func (Embedded) Start(ctx context.Context, p *Plan, dir string) (_ *System, err 
 	if err != nil {
 		return nil, err
 	}
-	sys.onClose(tp.Close)
-	sys.Links = newLinks(toxiclient.NewClient(tp.addr()))
+	sys.OnClose(tp.Close)
+	sys.Links = system.NewLinks(toxiclient.NewClient(tp.addr()))
 	addrs := &embeddedAddrs{sys: sys, stores: stores, relays: map[string]string{}}
 	for _, in := range topo.Instances {
 		h, err := topo.Config(in, addrs).Build()
@@ -56,7 +65,7 @@ func (Embedded) Start(ctx context.Context, p *Plan, dir string) (_ *System, err 
 			err = addrs.err
 		}
 		if err == nil {
-			err = sys.serve(in.Name, h)
+			err = serve(sys, in.Name, h)
 		} else if c, ok := h.(interface{ Close() error }); ok {
 			c.Close()
 		}
@@ -68,8 +77,8 @@ func (Embedded) Start(ctx context.Context, p *Plan, dir string) (_ *System, err 
 	return sys, ctx.Err()
 }
 
-// serve starts h on a 127.0.0.1 port as the component named name.
-func (s *System) serve(name string, h http.Handler) error {
+// serve starts h on a 127.0.0.1 port as the component of s named name.
+func serve(s *system.System, name string, h http.Handler) error {
 	srv, err := service.Start("127.0.0.1:0", h)
 	if err != nil {
 		if c, ok := h.(interface{ Close() error }); ok {
@@ -77,7 +86,7 @@ func (s *System) serve(name string, h http.Handler) error {
 		}
 		return err
 	}
-	s.onClose(srv.Close)
+	s.OnClose(srv.Close)
 	s.Components[name] = srv.URL()
 	return nil
 }
@@ -86,7 +95,7 @@ func (s *System) serve(name string, h http.Handler) error {
 // 127.0.0.1 URL, a relay of the embedded toxiproxy for a proxied link
 // (created on first use), and a store file under the run's directory.
 type embeddedAddrs struct {
-	sys    *System
+	sys    *system.System
 	stores string
 	relays map[string]string // link → relay URL
 	err    error             // the first relay that could not be created
@@ -108,11 +117,48 @@ func (a *embeddedAddrs) Link(l topology.Link) string {
 	if l.Group != "" {
 		aliases = append(aliases, l.Group)
 	}
-	addr, err := a.sys.Links.proxy(l.Name, "127.0.0.1:0", hostPort(up), aliases...)
+	addr, err := a.sys.Links.Proxy(l.Name, "127.0.0.1:0", hostPort(up), aliases...)
 	if err != nil {
 		a.err = cmp.Or(a.err, err)
 		return ""
 	}
 	a.relays[l.Name] = "http://" + addr
 	return a.relays[l.Name]
+}
+
+// embeddedToxiproxy is toxiproxy's own server running in this process on a
+// 127.0.0.1 port, driven through toxiproxy's own HTTP client like any other.
+type embeddedToxiproxy struct {
+	api *toxiproxy.ApiServer
+	srv *service.Server
+}
+
+func startToxiproxy() (*embeddedToxiproxy, error) {
+	metrics := toxiproxy.NewMetricsContainer(prometheus.NewRegistry())
+	api := toxiproxy.NewServer(metrics, zerolog.Nop())
+	srv, err := service.Start("127.0.0.1:0", api.Routes())
+	if err != nil {
+		return nil, fmt.Errorf("toxiproxy: %w", err)
+	}
+	return &embeddedToxiproxy{api: api, srv: srv}, nil
+}
+
+func (t *embeddedToxiproxy) addr() string { return t.srv.Addr() }
+
+func (t *embeddedToxiproxy) Close() error {
+	err := t.api.Collection.Clear()
+	if cerr := t.srv.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// hostPort strips the scheme from a base URL.
+func hostPort(url string) string {
+	for _, p := range []string{"http://", "https://"} {
+		if len(url) > len(p) && url[:len(p)] == p {
+			return url[len(p):]
+		}
+	}
+	return url
 }

@@ -1,43 +1,11 @@
-package harness
+package system
 
 import (
 	"fmt"
 	"sort"
 
-	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
-
-	"paydrill/sim/service"
 )
-
-// embeddedToxiproxy is toxiproxy's own server running in this process on a
-// 127.0.0.1 port, driven through toxiproxy's own HTTP client like any other.
-type embeddedToxiproxy struct {
-	api *toxiproxy.ApiServer
-	srv *service.Server
-}
-
-func startToxiproxy() (*embeddedToxiproxy, error) {
-	metrics := toxiproxy.NewMetricsContainer(prometheus.NewRegistry())
-	api := toxiproxy.NewServer(metrics, zerolog.Nop())
-	srv, err := service.Start("127.0.0.1:0", api.Routes())
-	if err != nil {
-		return nil, fmt.Errorf("toxiproxy: %w", err)
-	}
-	return &embeddedToxiproxy{api: api, srv: srv}, nil
-}
-
-func (t *embeddedToxiproxy) addr() string { return t.srv.Addr() }
-
-func (t *embeddedToxiproxy) Close() error {
-	err := t.api.Collection.Clear()
-	if cerr := t.srv.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
 
 // Links maps each link name of DESIGN.md ("edge->router", "router->dyno[2]")
 // to the toxiproxy proxies it passes through. "router->dyno" names every
@@ -48,14 +16,15 @@ type Links struct {
 	links   map[string][]string          // link → proxy names
 }
 
-func newLinks(client *toxiclient.Client) *Links {
+// NewLinks drives the toxiproxy server client talks to.
+func NewLinks(client *toxiclient.Client) *Links {
 	return &Links{client: client, proxies: map[string]*toxiclient.Proxy{}, links: map[string][]string{}}
 }
 
-// proxy creates a proxy for link listening on listen (host:port, port 0 for
+// Proxy creates a proxy for link listening on listen (host:port, port 0 for
 // any) towards upstream (host:port), and returns the address it listens on.
 // Extra aliases (like "router->dyno" for every dyno) name the same proxy.
-func (l *Links) proxy(link, listen, upstream string, aliases ...string) (string, error) {
+func (l *Links) Proxy(link, listen, upstream string, aliases ...string) (string, error) {
 	name := proxyName(link)
 	p, err := l.client.CreateProxy(name, listen, upstream)
 	if err != nil {
@@ -113,14 +82,4 @@ func proxyName(link string) string {
 		out = out[:len(out)-1]
 	}
 	return string(out)
-}
-
-// hostPort strips the scheme from a base URL.
-func hostPort(url string) string {
-	for _, p := range []string{"http://", "https://"} {
-		if len(url) > len(p) && url[:len(p)] == p {
-			return url[len(p):]
-		}
-	}
-	return url
 }

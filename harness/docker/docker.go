@@ -1,38 +1,6 @@
-package harness
-
-import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	mathrand "math/rand/v2"
-	"net"
-	"net/http"
-	"os"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/go-connections/nat"
-	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
-
-	"paydrill/harness/topology"
-	"paydrill/sim/wire"
-)
-
-// Docker runs every component in its own container (n dynos = n
-// containers) from one locally built FROM-scratch image (docker_image.go),
+// Package docker is the runtime that realises a topology in containers:
+// Runtime runs every instance in its own container (n dynos = n
+// containers) from one locally built FROM-scratch image (image.go),
 // on a private bridge network created for the run where containers find
 // each other by alias ("gateway", "db", "capture", "dyno-1", "router",
 // "edge", "replayer", "reconciler", "toxiproxy"). Toxiproxy's server runs in
@@ -63,21 +31,56 @@ import (
 // The harness sets TESTCONTAINERS_RYUK_DISABLED=true (no reaper image can
 // be pulled: labels and Clean replace it) and
 // TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1 when they are not set.
-type Docker struct {
+package docker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mathrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/go-connections/nat"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"paydrill/harness/system"
+	"paydrill/harness/topology"
+	"paydrill/sim/wire"
+)
+
+// Runtime runs a topology in containers; its zero value is ready to use.
+type Runtime struct {
 	// Log, when not nil, is told what is being built and torn down.
 	Log io.Writer
 }
 
-var _ Runtime = Docker{}
+var _ system.Runtime = Runtime{}
 
 // Name is "docker".
-func (Docker) Name() string { return "docker" }
+func (Runtime) Name() string { return "docker" }
 
 // Supports every fault: link faults through its toxiproxy container, and
 // container faults on the containers themselves.
-func (Docker) Supports(string) bool { return true }
+func (Runtime) Supports(string) bool { return true }
 
-// DockerSpeedLimit is the highest speed the docker runtime runs a
+// SpeedLimit is the highest speed the docker runtime runs a
 // scenario at unless the user chose the speed (Options.KeepSpeed). Each
 // hop between containers crosses processes and the toxiproxy container:
 // a dyno's db and gateway round trips take 1 to 5 ms of wall time, against
@@ -88,12 +91,12 @@ func (Docker) Supports(string) bool { return true }
 // (capture-crash passed the saturation check once and failed it once); at
 // 5, 3%, with production-outage's figures identical to the embedded
 // runtime's at 20.
-const DockerSpeedLimit = 5
+const SpeedLimit = 5
 
-// SpeedLimit is DockerSpeedLimit.
-func (Docker) SpeedLimit() float64 { return DockerSpeedLimit }
+// SpeedLimit is SpeedLimit.
+func (Runtime) SpeedLimit() float64 { return SpeedLimit }
 
-func (d Docker) logf(format string, args ...any) {
+func (d Runtime) logf(format string, args ...any) {
 	if d.Log != nil {
 		fmt.Fprintf(d.Log, format+"\n", args...)
 	}
@@ -140,9 +143,9 @@ func dockerEnv() {
 	})
 }
 
-// ErrNoDocker is wrapped by the error of a docker runtime that finds no
+// ErrNoDaemon is wrapped by the error of a docker runtime that finds no
 // Docker daemon answering.
-var ErrNoDocker = errors.New("no Docker daemon answers")
+var ErrNoDaemon = errors.New("no Docker daemon answers")
 
 // dockerClient connects to the Docker daemon the way testcontainers does
 // (DOCKER_HOST, docker context, default socket...) and checks it answers.
@@ -151,18 +154,18 @@ func dockerClient(ctx context.Context) (cli *testcontainers.DockerClient, err er
 	defer func() {
 		// testcontainers panics when it finds no Docker host at all.
 		if r := recover(); r != nil {
-			cli, err = nil, fmt.Errorf("docker: %w: %v", ErrNoDocker, r)
+			cli, err = nil, fmt.Errorf("docker: %w: %v", ErrNoDaemon, r)
 		}
 	}()
 	cli, err = testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("docker: %w: %v", ErrNoDocker, err)
+		return nil, fmt.Errorf("docker: %w: %v", ErrNoDaemon, err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := cli.Ping(pctx); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("docker: %w: %v", ErrNoDocker, err)
+		return nil, fmt.Errorf("docker: %w: %v", ErrNoDaemon, err)
 	}
 	return cli, nil
 }
@@ -170,7 +173,7 @@ func dockerClient(ctx context.Context) (cli *testcontainers.DockerClient, err er
 // Start builds the image if needed, creates the run's network and volumes,
 // starts toxiproxy and every component in parallel, creates every link's
 // proxy, and waits until each container answers its health probe.
-func (d Docker) Start(ctx context.Context, p *Plan, dir string) (sys *System, err error) {
+func (d Runtime) Start(ctx context.Context, topo *topology.Topology, dir string) (sys *system.System, err error) {
 	cli, err := dockerClient(ctx)
 	if err != nil {
 		return nil, err
@@ -182,10 +185,9 @@ func (d Docker) Start(ctx context.Context, p *Plan, dir string) (sys *System, er
 		return nil, fmt.Errorf("docker: %w", err)
 	}
 	d.logf("docker: image %s ready in %.1fs", tag, time.Since(began).Seconds())
-	run := newDockerRun(cli, p.RunID, dir, d.Log)
-	topo := p.Topology()
-	booting := &System{Components: map[string]string{}, Dynos: topo.Dynos(), Container: run.fault}
-	booting.onClose(run.teardown)
+	run := newDockerRun(cli, topo.RunID, dir, d.Log)
+	booting := &system.System{Components: map[string]string{}, Dynos: topo.Dynos(), Container: run.fault}
+	booting.OnClose(run.teardown)
 	sys = booting
 	defer func() {
 		if err != nil {
@@ -314,15 +316,15 @@ func aliasOf(name string) string {
 
 // dockerLinks creates the relay of every proxied link of the topology in
 // the toxiproxy container (API at apiAddr, a published 127.0.0.1 port).
-func dockerLinks(apiAddr string, topo *topology.Topology) (*Links, error) {
-	links := newLinks(toxiclient.NewClient(apiAddr))
+func dockerLinks(apiAddr string, topo *topology.Topology) (*system.Links, error) {
+	links := system.NewLinks(toxiclient.NewClient(apiAddr))
 	for _, l := range topo.Proxied() {
 		var aliases []string
 		if l.Group != "" {
 			aliases = append(aliases, l.Group)
 		}
 		up := fmt.Sprintf("%s:%d", topo.Instance(l.To).Alias, componentPort)
-		if _, err := links.proxy(l.Name, fmt.Sprintf("0.0.0.0:%d", l.Port), up, aliases...); err != nil {
+		if _, err := links.Proxy(l.Name, fmt.Sprintf("0.0.0.0:%d", l.Port), up, aliases...); err != nil {
 			return nil, err
 		}
 	}

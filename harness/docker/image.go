@@ -1,4 +1,4 @@
-package harness
+package docker
 
 import (
 	"archive/tar"

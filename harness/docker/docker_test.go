@@ -1,9 +1,8 @@
-package harness
+package docker
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -20,7 +19,13 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/testcontainers/testcontainers-go"
 
+	"paydrill/harness"
+	"paydrill/harness/embedded"
+	"paydrill/harness/system"
+	"paydrill/harness/topology"
 	"paydrill/internal/machine"
+	"paydrill/scenarios"
+	"paydrill/sim/dist"
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
 )
@@ -125,15 +130,34 @@ func dockerLabelled(t testing.TB, cli *testcontainers.DockerClient, m string, wi
 	return out
 }
 
-// dockerPlan is smallPlan with 2 dynos at a rate two shared cores keep up
-// with while the tests' race detector runs.
-func dockerPlan(t testing.TB, d time.Duration, rate float64) *Plan {
-	p := smallPlan(d)
-	p.RunID = dockerRunID(t)
-	p.Dynos = 2
-	p.Load.Stages = []Stage{{Duration: d, From: rate, To: rate}}
-	p.SettleTimeout = 30 * time.Second
-	p.SettleQuiet = 300 * time.Millisecond
+// dockerPlan is a small healthy system of 2 dynos in real time (speed 1),
+// at a rate two shared cores keep up with while the tests' race detector
+// runs, built from a scenario as a run builds it.
+func dockerPlan(t testing.TB, d time.Duration, rate float64) *harness.Plan {
+	t.Helper()
+	s, err := scenarios.Parse("docker.yaml", []byte(fmt.Sprintf(`name: docker
+seed: 3
+speed: 1
+duration: %s
+system:
+  dynos: {count: 2, service_time: {dist: const, value: 2ms}, backlog: 100000}
+  gateway: {latency: {dist: const, value: 1ms}}
+  edge: {failover_timeout: 30s}
+  reconciler: {interval: 200ms}
+load: {rate: %g/s, customers: 50, amount: "25.00", timeout: 5s}
+settle: {timeout: 30s, quiet: 300ms}
+`, scenarios.FormatDuration(d), rate)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := s.Validate(); errs != nil {
+		t.Fatal(errs)
+	}
+	p, err := harness.NewPlan(s, dockerRunID(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Replayer.Interval = wire.Duration(100 * time.Millisecond)
 	return p
 }
 
@@ -147,16 +171,14 @@ func dockerGet(t testing.TB, url string) int {
 	return resp.StatusCode
 }
 
-// postOrder sends one order to the edge and returns the answer's status.
+// dockerPostOrder sends the i-th order of a small seeded source to the
+// edge and returns the answer's status.
 func dockerPostOrder(ctx context.Context, edge string, i int) (int, error) {
-	o := OrderSource{Seed: 1, Customers: 10, Amount: constCents(1000)}.Order(i)
-	body, _ := json.Marshal(wire.Order{Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents, CardToken: o.CardToken})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, edge+wire.PathOrders, bytes.NewReader(body))
+	o := harness.OrderSource{Seed: 1, Customers: 10, Amount: dist.Const{Value: 1000}}.Order(i)
+	req, err := harness.OrderRequest(ctx, edge, o)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(wire.HeaderRequestID, o.RequestID)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -179,7 +201,7 @@ func TestDockerStartBuildsTheSystemInHardenedContainers(t *testing.T) {
 	p.ProxyEvery = true // every relay, so the test sees each one wired
 	dir := t.TempDir()
 	began := time.Now()
-	sys, err := Docker{Log: newDockerTestLog(t)}.Start(ctx, p, dir)
+	sys, err := Runtime{Log: newDockerTestLog(t)}.Start(ctx, p.Topology(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,12 +326,12 @@ func TestDockerStartBuildsTheSystemInHardenedContainers(t *testing.T) {
 func BenchmarkRuntimeFirstOrder(b *testing.B) {
 	cases := []struct {
 		name       string
-		rt         Runtime
+		rt         system.Runtime
 		buildImage bool
 	}{
-		{"embedded", Embedded{}, false},
-		{"docker", Docker{}, false},
-		{"docker-image-build", Docker{}, true},
+		{"embedded", embedded.Runtime{}, false},
+		{"docker", Runtime{}, false},
+		{"docker-image-build", Runtime{}, true},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -327,11 +349,11 @@ func BenchmarkRuntimeFirstOrder(b *testing.B) {
 				}
 				b.StartTimer()
 				began := time.Now()
-				sys, err := c.rt.Start(ctx, p, dir)
+				sys, err := c.rt.Start(ctx, p.Topology(), dir)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := waitHealthy(ctx, &http.Client{Timeout: 10 * time.Second}, sys); err != nil {
+				if err := harness.WaitHealthy(ctx, &http.Client{Timeout: 10 * time.Second}, sys); err != nil {
 					b.Fatal(err)
 				}
 				for n := 0; ; n++ {
@@ -381,7 +403,7 @@ func TestDockerRunChargesEveryOrderOnce(t *testing.T) {
 	cli := testDocker(t)
 	p := dockerPlan(t, 3*time.Second, 30)
 	dir := t.TempDir()
-	r, err := Run(context.Background(), p, Options{Runtime: Docker{Log: newDockerTestLog(t)}, Dir: dir})
+	r, err := harness.Run(context.Background(), p, harness.Options{Runtime: Runtime{Log: newDockerTestLog(t)}, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,12 +438,12 @@ func TestDockerRunChargesEveryOrderOnce(t *testing.T) {
 func TestDockerKilledCaptureKeepsEveryOrderItAcknowledged(t *testing.T) {
 	requireDocker(t)
 	p := dockerPlan(t, 4*time.Second, 25)
-	p.Faults = []FaultPlan{
+	p.Faults = []harness.FaultPlan{
 		{Index: 1, Link: "edge->router", Toxic: "down", At: 100 * time.Millisecond},
 		{Index: 2, Link: "capture", Toxic: "kill", At: 1500 * time.Millisecond, For: time.Second},
 	}
 	dir := t.TempDir()
-	r, err := Run(context.Background(), p, Options{Runtime: Docker{Log: newDockerTestLog(t)}, Dir: dir})
+	r, err := harness.Run(context.Background(), p, harness.Options{Runtime: Runtime{Log: newDockerTestLog(t)}, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,14 +573,14 @@ func TestDockerImageIsBuiltOnceFromScratch(t *testing.T) {
 // dockerCancelAfterStart is the docker runtime whose run is interrupted (as by
 // Ctrl-C) a moment after it started, or during its start.
 type dockerCancelAfterStart struct {
-	Docker
+	Runtime
 	cancel context.CancelFunc
 	after  time.Duration
 }
 
-func (c dockerCancelAfterStart) Start(ctx context.Context, p *Plan, dir string) (*System, error) {
+func (c dockerCancelAfterStart) Start(ctx context.Context, topo *topology.Topology, dir string) (*system.System, error) {
 	time.AfterFunc(c.after, c.cancel)
-	return c.Docker.Start(ctx, p, dir)
+	return c.Runtime.Start(ctx, topo, dir)
 }
 
 // TestDockerInterruptedRunLeavesNothing interrupts a run while its
@@ -577,10 +599,10 @@ func TestDockerInterruptedRunLeavesNothing(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		p := dockerPlan(t, 4*time.Second, 20)
 		began := time.Now()
-		_, err := Run(ctx, p, Options{Runtime: dockerCancelAfterStart{Docker{Log: newDockerTestLog(t)}, cancel, c.after}, Dir: t.TempDir()})
+		_, err := harness.Run(ctx, p, harness.Options{Runtime: dockerCancelAfterStart{Runtime{Log: newDockerTestLog(t)}, cancel, c.after}, Dir: t.TempDir()})
 		cancel()
 		t.Logf("%s: %v after %v", c.name, err, time.Since(began))
-		if err == nil || ExitCode(err) != ExitCannotRun {
+		if err == nil || harness.ExitCode(err) != harness.ExitCannotRun {
 			t.Fatalf("%s: err = %v, want the run interrupted", c.name, err)
 		}
 		if left := dockerLabelled(t, cli, labelRun+"="+p.RunID, false); len(left) > 0 {
@@ -598,7 +620,7 @@ func TestDockerCleanRemovesWhatACrashedRunLeft(t *testing.T) {
 	cli := testDocker(t)
 	ctx := context.Background()
 	p := dockerPlan(t, time.Second, 10)
-	if _, err := (Docker{Log: newDockerTestLog(t)}).Start(ctx, p, ""); err != nil { // never closed
+	if _, err := (Runtime{Log: newDockerTestLog(t)}).Start(ctx, p.Topology(), ""); err != nil { // never closed
 		t.Fatal(err)
 	}
 	left := dockerLabelled(t, cli, labelRun+"="+p.RunID, false)
