@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
+	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
@@ -28,13 +26,13 @@ var abortEvery = time.Second
 // holds: every abortEvery it reads every store, joins them with the
 // answers the client has had so far and runs the checker, as at the end.
 type abortWatch struct {
-	conds  []scenarios.Expectation
-	client *http.Client
-	sys    *system.System
-	load   *loadRun
-	sched  *scheduler
-	plan   *Plan
-	began  time.Time
+	conds   []scenarios.Expectation
+	client  *http.Client
+	sys     *system.System
+	traffic *load.Run
+	sched   *scheduler
+	plan    *Plan
+	began   time.Time
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -42,15 +40,15 @@ type abortWatch struct {
 }
 
 // startAbortWatch starts watching conds (none: it does nothing and its
-// stop returns ""). It arms load.halt, so it must run before the load.
+// stop returns ""). It arms load.Halt, so it must run before the load.
 func startAbortWatch(ctx context.Context, conds []scenarios.Expectation, client *http.Client, sys *system.System,
-	load *loadRun, sched *scheduler, p *Plan, began time.Time) *abortWatch {
+	traffic *load.Run, sched *scheduler, p *Plan, began time.Time) *abortWatch {
 	if len(conds) == 0 {
 		return nil
 	}
-	a := &abortWatch{conds: conds, client: client, sys: sys, load: load, sched: sched, plan: p, began: began,
+	a := &abortWatch{conds: conds, client: client, sys: sys, traffic: traffic, sched: sched, plan: p, began: began,
 		done: make(chan struct{})}
-	load.halt = make(chan struct{})
+	traffic.Halt = make(chan struct{})
 	ctx, a.cancel = context.WithCancel(ctx)
 	go a.run(ctx)
 	return a
@@ -68,7 +66,7 @@ func (a *abortWatch) run(ctx context.Context) {
 		}
 		if reason := a.check(ctx); reason != "" {
 			a.reason = reason
-			close(a.load.halt)
+			close(a.traffic.Halt)
 			return
 		}
 	}
@@ -94,7 +92,7 @@ func (a *abortWatch) check(ctx context.Context) string {
 		return ""
 	}
 	elapsed := time.Since(a.began)
-	ev.Orders, ev.Outcomes = a.load.soFar()
+	ev.Orders, ev.Outcomes = a.traffic.SoFar()
 	ev.Faults = appliedFaults(a.sched.Windows(), elapsed)
 	ev.Began, ev.LoadWall, ev.Speed, ev.RTOWindow = a.began, elapsed, a.plan.Speed, a.plan.RTOWindow
 	r := Check(ev)
@@ -139,30 +137,6 @@ func snapshot(ctx context.Context, client *http.Client, sys *system.System) (Evi
 		ev.Dynos = append(ev.Dynos, recs...)
 	}
 	return ev, errors.Join(errs[:]...)
-}
-
-// soFar returns the orders sent and the answers received so far.
-func (l *loadRun) soFar() ([]SentOrder, []Outcome) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.sent), slices.Clone(l.outs)
-}
-
-// stopOnHalt stops atk when halt is closed, until the returned release is
-// called. A nil halt never stops it.
-func stopOnHalt(halt <-chan struct{}, atk *vegeta.Attacker) (release func()) {
-	if halt == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-halt:
-			atk.Stop()
-		case <-done:
-		}
-	}()
-	return func() { close(done) }
 }
 
 // markAborted records in r that a stop condition ended the load after

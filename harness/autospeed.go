@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"paydrill/harness/embedded"
+	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/topology"
 	"paydrill/scenarios"
@@ -127,7 +128,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 	}
 	idle1 := readCPU()
 
-	orders := OrderSource{Seed: 1, Customers: 100_000, Amount: p.Load.Amount}
+	orders := load.OrderSource{Seed: 1, Customers: 100_000, Amount: p.Load.Amount}
 	// Light load, paced as a run's orders are: one every lightGap, so the
 	// machine idles between them and every hop pays its wake-up, as it
 	// does in a run (back to back, the work is about half as long).
@@ -140,7 +141,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 			return nil, CannotRun(ctx.Err())
 		case <-tick.C:
 		}
-		req, err := OrderRequest(ctx, sys.Edge, orders.Order(i))
+		req, err := load.OrderRequest(ctx, sys.Edge, orders.Order(i))
 		if err != nil {
 			return nil, CannotRun(err)
 		}

@@ -22,6 +22,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"paydrill/harness/embedded"
+	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
@@ -210,7 +211,7 @@ func benchPipeline(ctx context.Context, opt BenchOptions, proxyAll bool) (th Thr
 	if err := WaitHealthy(ctx, &http.Client{Timeout: 10 * time.Second}, sys); err != nil {
 		return th, overhead, CannotRun(fmt.Errorf("pipeline: %w", err))
 	}
-	orders := OrderSource{Seed: p.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount}
+	orders := load.OrderSource{Seed: p.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount}
 	profile := opt.Profile != nil && !proxyAll
 	if profile {
 		if err := pprof.StartCPUProfile(opt.Profile); err != nil {
@@ -218,7 +219,7 @@ func benchPipeline(ctx context.Context, opt BenchOptions, proxyAll bool) (th Thr
 		}
 	}
 	th = fullRate(ctx, opt, func(i int, t *vegeta.Target) {
-		orderTarget(t, sys.Edge, orders.Order(i))
+		load.Target(t, sys.Edge, orders.Order(i))
 	}, func(r *vegeta.Result) bool {
 		return r.Code == http.StatusCreated && r.Headers.Get(wire.HeaderAnsweredBy) == wire.AnsweredByProduction
 	})

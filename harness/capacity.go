@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"paydrill/harness/load"
 	"paydrill/harness/topology"
 	"paydrill/scenarios"
 )
@@ -11,15 +12,11 @@ import (
 // orders the load could not send (harness.saturated) and refusals, never
 // into "too many open files" with accept loops failing: so validate
 // refuses a system that cannot fit, and the load's in-flight orders are
-// capped by what is left (loadWorkers).
+// capped by what is left (load.MaxInFlight).
 const (
 	// fdsBase is what a system holds whatever its size: the stores, the
 	// other components' listeners and their idle connections, toxiproxy.
 	fdsBase = 256
-	// fdsPerOrder is what an order in flight holds at most: both ends of
-	// its connections client→edge, edge→router, router→dyno (twice that
-	// through relays).
-	fdsPerOrder = 6
 )
 
 // fdsPerDyno is what one dyno of w workers holds with every worker busy:
@@ -32,19 +29,6 @@ func fdsPerDyno(workers int, proxied bool) int {
 		n = 2 + 2*(2+4*workers)
 	}
 	return n
-}
-
-// loadWorkers is how many orders the load keeps in flight at most: enough
-// for every order to wait its full timeout at the peak rate, no more than
-// the open files left after the system's own (limit 0: no limit known),
-// and 20,000 at most.
-func loadWorkers(peakWall, timeoutSecs float64, systemFDs, limit int) uint64 {
-	n := min(max(peakWall*timeoutSecs+10, 10), 20000)
-	if limit > 0 {
-		left := float64(limit-systemFDs) / (2 * fdsPerOrder)
-		n = max(min(n, left), 10)
-	}
-	return uint64(n)
 }
 
 // systemFDs is what p's system holds on the embedded runtime with every
@@ -62,7 +46,7 @@ func systemFDs(dynos, workers int, proxied func(i int) bool) int {
 // the load's orders in flight, within the open-files limit. The error
 // names the key and how many dynos of this kind fit.
 func CheckCapacity(s *scenarios.Scenario) error {
-	limit := FileLimit()
+	limit := load.FileLimit()
 	if limit <= 0 {
 		return nil
 	}
@@ -73,7 +57,7 @@ func CheckCapacity(s *scenarios.Scenario) error {
 	}
 	per := fdsPerDyno(d.Workers, proxiedDynos)
 	// Room for at least a second of the load in flight at full rate.
-	reserve := 2 * fdsPerOrder * min(max(int(s.Load.Rate)+10, 100), 2000)
+	reserve := 2 * load.FDsPerOrder * min(max(int(s.Load.Rate)+10, 100), 2000)
 	need := fdsBase + d.Count*per + reserve
 	if need <= limit {
 		return nil

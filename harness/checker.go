@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
@@ -14,8 +15,8 @@ import (
 // Evidence is everything the checker joins: what the client saw and what
 // every store holds at the end. Times are wall clock; Speed converts them.
 type Evidence struct {
-	Orders     []SentOrder
-	Outcomes   []Outcome
+	Orders     []load.SentOrder
+	Outcomes   []load.Outcome
 	Edge       []wire.EdgeRecord
 	Ledger     []wire.Charge
 	DB         []wire.OrderRecord
@@ -39,11 +40,11 @@ func Check(ev Evidence) result.Result {
 	var r result.Result
 	model := func(d time.Duration) float64 { return d.Seconds() * ev.Speed }
 
-	orders := map[string]SentOrder{}
+	orders := map[string]load.SentOrder{}
 	for _, o := range ev.Orders {
 		orders[o.RequestID] = o
 	}
-	told := map[string]Outcome{}
+	told := map[string]load.Outcome{}
 	for _, o := range ev.Outcomes {
 		told[o.RequestID] = o
 	}
@@ -76,7 +77,7 @@ func Check(ev Evidence) result.Result {
 		return out
 	}
 	counts := map[string]int{}
-	add := func(kind string, o SentOrder, out Outcome, cs []wire.Charge, detail string) {
+	add := func(kind string, o load.SentOrder, out load.Outcome, cs []wire.Charge, detail string) {
 		counts[kind]++
 		if counts[kind] > maxEvidence {
 			return
@@ -179,7 +180,7 @@ func Check(ev Evidence) result.Result {
 }
 
 // describe says what the client was told, for a person.
-func describe(o Outcome) string {
+func describe(o load.Outcome) string {
 	switch {
 	case o.Code == 0 && o.Error != "":
 		return "no answer: " + o.Error

@@ -4,31 +4,32 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
 
 // order makes sent order n with a fixed customer and amount.
-func order(n int) SentOrder {
-	return SentOrder{Index: n, RequestID: string(rune('a' + n)), Reference: "ord-" + string(rune('a'+n)), Customer: "cus_1", AmountCents: 1000 * int64(n+1)}
+func order(n int) load.SentOrder {
+	return load.SentOrder{Index: n, RequestID: string(rune('a' + n)), Reference: "ord-" + string(rune('a'+n)), Customer: "cus_1", AmountCents: 1000 * int64(n+1)}
 }
 
-func told(o SentOrder, code int, by string, sent time.Duration) Outcome {
-	return Outcome{RequestID: o.RequestID, Code: code, AnsweredBy: by, Sent: sent, Latency: 10 * time.Millisecond}
+func told(o load.SentOrder, code int, by string, sent time.Duration) load.Outcome {
+	return load.Outcome{RequestID: o.RequestID, Code: code, AnsweredBy: by, Sent: sent, Latency: 10 * time.Millisecond}
 }
 
-func charge(id string, o SentOrder) wire.Charge {
+func charge(id string, o load.SentOrder) wire.Charge {
 	return wire.Charge{ID: id, Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents}
 }
 
-func held(o SentOrder, gatewayID, state string) wire.OrderRecord {
+func held(o load.SentOrder, gatewayID, state string) wire.OrderRecord {
 	return wire.OrderRecord{RequestID: o.RequestID, Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents, GatewayID: gatewayID, State: state}
 }
 
 func TestCheckFindsEveryAnomaly(t *testing.T) {
 	a, b := order(0), order(1)
 	base := func() Evidence {
-		return Evidence{Orders: []SentOrder{a, b}, Speed: 1, RTOWindow: 10 * time.Second, LoadWall: time.Minute}
+		return Evidence{Orders: []load.SentOrder{a, b}, Speed: 1, RTOWindow: 10 * time.Second, LoadWall: time.Minute}
 	}
 	tests := []struct {
 		name string
@@ -39,7 +40,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 			// Both orders answered by production and charged once: nothing wrong.
 			name: "healthy",
 			ev: func(e Evidence) Evidence {
-				e.Outcomes = []Outcome{told(a, 201, "production", 0), told(b, 201, "production", time.Second)}
+				e.Outcomes = []load.Outcome{told(a, 201, "production", 0), told(b, 201, "production", time.Second)}
 				e.Ledger = []wire.Charge{charge("ch_1", a), charge("ch_2", b)}
 				e.DB = []wire.OrderRecord{held(a, "ch_1", "charged"), held(b, "ch_2", "charged")}
 				return e
@@ -50,7 +51,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 			// Captured, then replayed without de-dup after production had charged it too.
 			name: "double charge",
 			ev: func(e Evidence) Evidence {
-				e.Outcomes = []Outcome{told(a, 201, "capture", 0), told(b, 201, "production", 0)}
+				e.Outcomes = []load.Outcome{told(a, 201, "capture", 0), told(b, 201, "production", 0)}
 				e.Edge = []wire.EdgeRecord{{RequestID: a.RequestID, AnsweredBy: "capture"}}
 				e.Ledger = []wire.Charge{charge("ch_1", a), charge("ch_2", a), charge("ch_3", b)}
 				e.DB = []wire.OrderRecord{held(a, "ch_1", "charged"), held(b, "ch_3", "charged")}
@@ -63,7 +64,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 			// The gateway charged, its answer was lost, and the high-risk order was refused.
 			name: "phantom charge",
 			ev: func(e Evidence) Evidence {
-				e.Outcomes = []Outcome{told(a, 402, "production", 0), told(b, 201, "production", 0)}
+				e.Outcomes = []load.Outcome{told(a, 402, "production", 0), told(b, 201, "production", 0)}
 				e.Ledger = []wire.Charge{charge("ch_1", a), charge("ch_2", b)}
 				e.DB = []wire.OrderRecord{held(a, "", "failed"), held(b, "ch_2", "charged")}
 				return e
@@ -74,7 +75,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 			// Accepted by capture, and capture lost it.
 			name: "lost order",
 			ev: func(e Evidence) Evidence {
-				e.Outcomes = []Outcome{told(a, 201, "capture", 0), told(b, 201, "production", 0)}
+				e.Outcomes = []load.Outcome{told(a, 201, "capture", 0), told(b, 201, "production", 0)}
 				e.Ledger = []wire.Charge{charge("ch_2", b)}
 				e.DB = []wire.OrderRecord{held(b, "ch_2", "charged")}
 				return e
@@ -85,7 +86,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 			// Accepted with a gateway-down id and never reconciled: money at risk.
 			name: "unreconciled",
 			ev: func(e Evidence) Evidence {
-				e.Outcomes = []Outcome{told(a, 201, "production", 0), told(b, 201, "production", 0)}
+				e.Outcomes = []load.Outcome{told(a, 201, "production", 0), told(b, 201, "production", 0)}
 				e.Ledger = []wire.Charge{charge("ch_2", b)}
 				e.DB = []wire.OrderRecord{held(a, "gateway-down-00", "deferred"), held(b, "ch_2", "charged")}
 				return e
@@ -96,7 +97,7 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 			// The similar-order finder gave b the charge of a: b is never charged.
 			name: "wrong match",
 			ev: func(e Evidence) Evidence {
-				e.Outcomes = []Outcome{told(a, 201, "production", 0), told(b, 201, "production", 0)}
+				e.Outcomes = []load.Outcome{told(a, 201, "production", 0), told(b, 201, "production", 0)}
 				e.Ledger = []wire.Charge{charge("ch_1", a)}
 				e.DB = []wire.OrderRecord{held(a, "ch_1", "charged"), held(b, "ch_1", "charged")}
 				return e
@@ -131,12 +132,12 @@ func TestCheckFindsEveryAnomaly(t *testing.T) {
 }
 
 func TestRTOIsTimeUntilProductionAnswersAgain(t *testing.T) {
-	var orders []SentOrder
-	var outs []Outcome
+	var orders []load.SentOrder
+	var outs []load.Outcome
 	// One order a second for 120 s; production is down from 30 s to 60 s
 	// (capture answers), healthy again from 60 s.
 	for i := 0; i < 120; i++ {
-		o := SentOrder{RequestID: string(rune(0x100 + i)), Reference: string(rune(0x100 + i))}
+		o := load.SentOrder{RequestID: string(rune(0x100 + i)), Reference: string(rune(0x100 + i))}
 		by := "production"
 		if i >= 30 && i < 60 {
 			by = "capture"
@@ -158,7 +159,7 @@ func TestRTOIsTimeUntilProductionAnswersAgain(t *testing.T) {
 
 	// An order accepted at 40 s and held nowhere was lost in the outage.
 	lost := ev
-	lost.Outcomes = append([]Outcome(nil), outs...)
+	lost.Outcomes = append([]load.Outcome(nil), outs...)
 	r = Check(lost)
 	if r.LostOrders != 120 || r.RPOOrders != 30 {
 		t.Fatalf("lost %d, rpo_orders %d: want 120 lost (no store holds any), 30 of them in the outage", r.LostOrders, r.RPOOrders)
@@ -174,35 +175,12 @@ func TestRTOIsTimeUntilProductionAnswersAgain(t *testing.T) {
 	}
 }
 
-func TestStagesPacerRampsLinearly(t *testing.T) {
-	// 0 → 10/s over 10 s sends 50 hits; then 10/s for 10 s sends 100 more.
-	p := StagesPacer{{Duration: 10 * time.Second, From: 0, To: 10}, {Duration: 10 * time.Second, From: 10, To: 10}}
-	if h := p.hits(10 * time.Second); h != 50 {
-		t.Fatalf("hits by 10s = %v, want 50", h)
-	}
-	if h := p.hits(20 * time.Second); h != 150 {
-		t.Fatalf("hits by 20s = %v, want 150", h)
-	}
-	// The 50th hit is due at 10 s: H(10s) = 50.
-	wait, stop := p.Pace(0, 49)
-	if stop || wait < 9990*time.Millisecond || wait > 10*time.Second {
-		t.Fatalf("Pace(0, 49) = %v, %v; want ≈10s", wait, stop)
-	}
-	if _, stop := p.Pace(20*time.Second, 150); !stop {
-		t.Fatal("Pace after the last hit did not stop")
-	}
-	// Running late never drops a planned hit: the 150th is sent at once.
-	if wait, stop := p.Pace(25*time.Second, 149); stop || wait != 0 {
-		t.Fatalf("Pace(25s, 149) = %v, %v; want the last hit now", wait, stop)
-	}
-}
-
 func TestOrderSourceIsAFunctionOfSeedAndIndex(t *testing.T) {
-	src := OrderSource{Seed: 7, Customers: 100, Amount: constCents(3500)}
+	src := load.OrderSource{Seed: 7, Customers: 100, Amount: constCents(3500)}
 	if src.Order(3) != src.Order(3) {
 		t.Fatal("the same seed and index gave different orders")
 	}
-	other := OrderSource{Seed: 8, Customers: 100, Amount: constCents(3500)}
+	other := load.OrderSource{Seed: 8, Customers: 100, Amount: constCents(3500)}
 	if src.Order(3).RequestID == other.Order(3).RequestID {
 		t.Fatal("different seeds gave the same request id")
 	}

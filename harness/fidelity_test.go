@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"math"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"paydrill/harness/load"
 	"paydrill/harness/queueing"
 	"paydrill/harness/topology"
 	"paydrill/internal/machine"
@@ -336,24 +336,17 @@ func instantDB() http.Handler {
 // every answer.
 func (pl *pool) drive(t *testing.T, p *Plan) (sent, failed int) {
 	t.Helper()
-	src := OrderSource{Seed: p.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount}
-	var next int
+	src := load.OrderSource{Seed: p.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount}
+	var next atomic.Int64 // vegeta's workers call the targeter concurrently
 	targeter := func(tg *vegeta.Target) error {
-		o := src.Order(next)
-		next++
-		body, err := json.Marshal(wire.Order{Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents, CardToken: o.CardToken})
-		if err != nil {
-			return err
-		}
-		tg.Method, tg.URL, tg.Body = http.MethodPost, pl.router+wire.PathOrders, body
-		tg.Header = http.Header{"Content-Type": {"application/json"}, wire.HeaderRequestID: {o.RequestID}}
+		load.Target(tg, pl.router, src.Order(int(next.Add(1)-1)))
 		return nil
 	}
 	atk := vegeta.NewAttacker(vegeta.Timeout(p.Load.Timeout), vegeta.Workers(64), vegeta.MaxWorkers(20000), vegeta.KeepAlive(true))
 	defer atk.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), p.Load.Total()+time.Minute)
 	defer cancel()
-	results := atk.Attack(targeter, p.Load.pacer(), 0, t.Name())
+	results := atk.Attack(targeter, p.Load.Pacer(), 0, t.Name())
 	for {
 		select {
 		case res, ok := <-results:
@@ -397,7 +390,7 @@ func planned(t *testing.T, p *Plan) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pacer := p.Load.pacer()
+	pacer := p.Load.Pacer()
 	topo := p.Topology()
 	var pick func(k int) int
 	switch p.Router.Strategy {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
@@ -74,9 +75,9 @@ func (l *lagMeter) p99() time.Duration {
 }
 
 // health compares what was asked of the harness with what it did.
-func health(p *Plan, load *loadRun, span time.Duration, lag *lagMeter, faults []FaultWindow) result.HarnessHealth {
+func health(p *Plan, traffic *load.Run, span time.Duration, lag *lagMeter, faults []FaultWindow) result.HarnessHealth {
 	h := result.HarnessHealth{AskedRate: p.Load.AskedRate() / p.Speed}
-	n := len(load.outs)
+	n := traffic.Answers()
 	if n > 1 && span > 0 {
 		// n hits span n-1 intervals.
 		h.AchievedRate = float64(n-1) / span.Seconds() / p.Speed
@@ -106,11 +107,11 @@ func health(p *Plan, load *loadRun, span time.Duration, lag *lagMeter, faults []
 // time it took (1 when on time). Comparing with the plan rather than the
 // mean rate keeps Poisson arrivals, whose count varies by chance, from
 // looking slow.
-func keptUp(l LoadPlan, n int, span time.Duration) float64 {
+func keptUp(l load.Plan, n int, span time.Duration) float64 {
 	if n < 2 || span <= 0 {
 		return 1
 	}
-	pacer := l.pacer()
+	pacer := l.Pacer()
 	first, _ := pacer.Pace(0, 0)
 	last, _ := pacer.Pace(0, uint64(n-1))
 	return min((last-first).Seconds()/span.Seconds(), 1)
@@ -179,7 +180,7 @@ func fifoWaits(rs []wire.DynoRecord, c int, busy func(wire.DynoRecord) time.Dura
 
 // progress prints one line a second on w: model time elapsed of total,
 // rate, success and failovers so far.
-func progress(ctx context.Context, w io.Writer, p *Plan, load *loadRun, began time.Time) {
+func progress(ctx context.Context, w io.Writer, p *Plan, traffic *load.Run, began time.Time) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	total := time.Duration(float64(p.Load.Total()) * p.Speed)
@@ -194,7 +195,7 @@ func progress(ctx context.Context, w io.Writer, p *Plan, load *loadRun, began ti
 		if el > p.Load.Total() {
 			continue
 		}
-		seen, ok, fo := load.seen.Load(), load.ok.Load(), load.failed.Load()
+		seen, ok, fo := traffic.Answered()
 		model := time.Duration(float64(el) * p.Speed).Truncate(time.Second)
 		rate := float64(seen) / el.Seconds() / p.Speed
 		succ := 0.0

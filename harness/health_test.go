@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
@@ -12,22 +13,22 @@ import (
 func TestKeptUpComparesWithThePlannedPace(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		load     LoadPlan
+		load     load.Plan
 		n        int
 		span     time.Duration
 		saturate bool
 	}{
 		// 10/s for 10 s: 100 orders planned 9.9 s apart end to end.
-		{"constant on time", LoadPlan{Stages: []Stage{{10 * time.Second, 10, 10}}}, 100, 9900 * time.Millisecond, false},
-		{"constant 20% slow", LoadPlan{Stages: []Stage{{10 * time.Second, 10, 10}}}, 100, 12375 * time.Millisecond, true},
+		{"constant on time", load.Plan{Stages: []load.Stage{{Duration: 10 * time.Second, From: 10, To: 10}}}, 100, 9900 * time.Millisecond, false},
+		{"constant 20% slow", load.Plan{Stages: []load.Stage{{Duration: 10 * time.Second, From: 10, To: 10}}}, 100, 12375 * time.Millisecond, true},
 		// Poisson: whatever the count, on time is on time...
-		{"poisson on time", LoadPlan{Stages: []Stage{{10 * time.Second, 10, 10}}, Arrivals: ArrivalsPoisson, Seed: 3}, 0, 0, false},
+		{"poisson on time", load.Plan{Stages: []load.Stage{{Duration: 10 * time.Second, From: 10, To: 10}}, Arrivals: load.ArrivalsPoisson, Seed: 3}, 0, 0, false},
 		// ...and slow is slow.
-		{"poisson 20% slow", LoadPlan{Stages: []Stage{{10 * time.Second, 10, 10}}, Arrivals: ArrivalsPoisson, Seed: 3}, 0, -1, true},
+		{"poisson 20% slow", load.Plan{Stages: []load.Stage{{Duration: 10 * time.Second, From: 10, To: 10}}, Arrivals: load.ArrivalsPoisson, Seed: 3}, 0, -1, true},
 	} {
 		n, span := tc.n, tc.span
-		if tc.load.Arrivals == ArrivalsPoisson {
-			pacer := tc.load.pacer()
+		if tc.load.Arrivals == load.ArrivalsPoisson {
+			pacer := tc.load.Pacer()
 			for {
 				if _, stop := pacer.Pace(0, uint64(n)); stop {
 					break

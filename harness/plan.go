@@ -5,8 +5,8 @@ import (
 	"sort"
 	"time"
 
+	"paydrill/harness/load"
 	"paydrill/harness/topology"
-	"paydrill/sim/dist"
 )
 
 // Plan is a scenario translated to wall-clock time: every duration has been
@@ -27,7 +27,7 @@ type Plan struct {
 	// the harness tells the replayer to replay (replayer mode "at").
 	ReplayAt time.Duration
 
-	Load   LoadPlan
+	Load   load.Plan
 	Faults []FaultPlan
 	// A link passes through a toxiproxy relay when a fault of Faults
 	// names it, when it is one of AlsoProxied (each dyno's link by its
@@ -44,25 +44,6 @@ type Plan struct {
 	RTOWindow     time.Duration // model
 }
 
-// LoadPlan is the order traffic in wall time.
-type LoadPlan struct {
-	Stages    []Stage // piecewise linear; a constant rate is one stage with From == To
-	Timeout   time.Duration
-	Customers int
-	Amount    dist.Dist // cents
-	Seed      int64
-	// Arrivals is ArrivalsConstant (the default, also when empty) or
-	// ArrivalsPoisson.
-	Arrivals string
-}
-
-// Stage ramps the rate linearly from From to To (orders per wall second)
-// over Duration.
-type Stage struct {
-	Duration time.Duration
-	From, To float64
-}
-
 // FaultPlan is one scheduled fault in wall time.
 type FaultPlan struct {
 	Index  int // 1-based, as in the scenario
@@ -74,28 +55,6 @@ type FaultPlan struct {
 	For    time.Duration // 0: until the load ends
 	// Attributes in toxiproxy's units, already scaled to wall time.
 	Attributes map[string]int64
-}
-
-// AskedRate is the mean asked rate over the stages, orders per wall second.
-func (l LoadPlan) AskedRate() float64 {
-	var hits, d float64
-	for _, s := range l.Stages {
-		hits += (s.From + s.To) / 2 * s.Duration.Seconds()
-		d += s.Duration.Seconds()
-	}
-	if d == 0 {
-		return 0
-	}
-	return hits / d
-}
-
-// Total is the wall time of every stage.
-func (l LoadPlan) Total() time.Duration {
-	var d time.Duration
-	for _, s := range l.Stages {
-		d += s.Duration
-	}
-	return d
 }
 
 // Topology is the plan's system as data, which a runtime realises.

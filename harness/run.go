@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
@@ -83,14 +84,14 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 		return nil, CannotRun(err)
 	}
 	defer sentLog.Close()
-	load := &loadRun{
-		plan:      p.Load,
-		edge:      sys.Edge,
-		ctx:       ctx,
-		systemFDs: systemFDs(p.Dynos, p.Dyno.Workers, func(i int) bool { return p.Proxies(topology.DynoLink(i)) }),
-		orders:    OrderSource{Seed: p.Load.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount},
-		results:   results,
-		sentLog:   sentLog,
+	traffic := &load.Run{
+		Plan:      p.Load,
+		Edge:      sys.Edge,
+		Ctx:       ctx,
+		SystemFDs: systemFDs(p.Dynos, p.Dyno.Workers, func(i int) bool { return p.Proxies(topology.DynoLink(i)) }),
+		Orders:    load.OrderSource{Seed: p.Load.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount},
+		Results:   results,
+		SentLog:   sentLog,
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -113,12 +114,12 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	}
 	if opt.Progress != nil {
 		bg.Add(1)
-		go func() { defer bg.Done(); progress(runCtx, opt.Progress, p, load, began) }()
+		go func() { defer bg.Done(); progress(runCtx, opt.Progress, p, traffic, began) }()
 	}
 
-	watch := startAbortWatch(runCtx, opt.AbortIf, client, sys, load, sched, p, began)
+	watch := startAbortWatch(runCtx, opt.AbortIf, client, sys, traffic, sched, p, began)
 
-	span, err := load.attack(began)
+	span, err := traffic.Attack(began)
 	loadWall := time.Since(began)
 	abortedBy := watch.stop()
 	if abortedBy != "" {
@@ -149,7 +150,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	if err != nil {
 		return nil, CannotRun(fmt.Errorf("collecting stores: %w", err))
 	}
-	ev.Orders, ev.Outcomes = load.sent, load.outs
+	ev.Orders, ev.Outcomes = traffic.SoFar()
 	ev.Faults = sched.Windows()
 	if abortedBy != "" {
 		ev.Faults = appliedFaults(ev.Faults, loadWall)
@@ -165,7 +166,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	r.Scenario, r.Runtime, r.Seed, r.Speed = p.Name, opt.Runtime.Name(), p.Seed, p.Speed
 	r.ModelDurationS = p.Load.Total().Seconds() * p.Speed
 	r.OutDir = opt.Dir
-	r.Harness = health(p, load, span, lag, ev.Faults)
+	r.Harness = health(p, traffic, span, lag, ev.Faults)
 	r.Harness.ProxiedLinks = ProxiedSummary(p.Proxied(), p.Dynos)
 	queueDistortion(&r.Harness, ev.Dynos, p.Dyno.Workers, p.Speed)
 	r.Harness.Settled = settled

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"paydrill/harness/embedded"
+	"paydrill/harness/load"
 	"paydrill/harness/topology"
 	"paydrill/sim/dist"
 	"paydrill/sim/wire"
@@ -17,8 +18,8 @@ func smallPlan(d time.Duration) *Plan {
 	p := &Plan{
 		Name: "small", RunID: "test", Seed: 3, Speed: 1, Duration: d, Dynos: 3,
 		Configs: topology.DefaultConfigs(),
-		Load: LoadPlan{
-			Stages:    []Stage{{Duration: d, From: 100, To: 100}},
+		Load: load.Plan{
+			Stages:    []load.Stage{{Duration: d, From: 100, To: 100}},
 			Timeout:   5 * time.Second,
 			Customers: 50,
 			Amount:    dist.Const{Value: 2500},

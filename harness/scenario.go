@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/topology"
 	"sort"
@@ -91,7 +92,7 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 	if err != nil {
 		return nil, BadInput(fmt.Errorf("load.amount: %w", err))
 	}
-	p.Load = LoadPlan{
+	p.Load = load.Plan{
 		Stages:    stages(s, sp),
 		Timeout:   wall(s.Load.Timeout),
 		Customers: s.Load.Customers,
@@ -131,21 +132,21 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 // stages turns the load's rate and ramps into wall-clock stages covering
 // the whole duration: each ramp from the previous rate to its own, then the
 // last rate held until the end.
-func stages(s *scenarios.Scenario, sp float64) []Stage {
+func stages(s *scenarios.Scenario, sp float64) []load.Stage {
 	wall := func(d time.Duration) time.Duration { return time.Duration(float64(d) / sp) }
 	rate := s.Load.Rate
 	left := s.Duration
-	var out []Stage
+	var out []load.Stage
 	for _, st := range s.Load.Stages {
 		d := min(st.Duration, left)
 		if d <= 0 {
 			break
 		}
-		out = append(out, Stage{Duration: wall(d), From: rate * sp, To: st.Rate * sp})
+		out = append(out, load.Stage{Duration: wall(d), From: rate * sp, To: st.Rate * sp})
 		rate, left = st.Rate, left-d
 	}
 	if left > 0 {
-		out = append(out, Stage{Duration: wall(left), From: rate * sp, To: rate * sp})
+		out = append(out, load.Stage{Duration: wall(left), From: rate * sp, To: rate * sp})
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"paydrill/harness/docker"
 	"paydrill/harness/embedded"
+	"paydrill/harness/load"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
 	"paydrill/internal/machine"
@@ -57,8 +58,8 @@ func TestANewRoleIsRealisedByEveryRuntime(t *testing.T) {
 			if err := WaitHealthy(context.Background(), http.DefaultClient, sys); err != nil {
 				t.Fatal(err)
 			}
-			o := OrderSource{Seed: 1, Customers: 5, Amount: p.Load.Amount}.Order(0)
-			req, err := OrderRequest(context.Background(), sys.URL("canary"), o)
+			o := load.OrderSource{Seed: 1, Customers: 5, Amount: p.Load.Amount}.Order(0)
+			req, err := load.OrderRequest(context.Background(), sys.URL("canary"), o)
 			if err != nil {
 				t.Fatal(err)
 			}

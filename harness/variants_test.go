@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"paydrill/harness/embedded"
+	"paydrill/harness/load"
 	"paydrill/internal/machine"
 	"paydrill/sim/dist"
 	"paydrill/sim/wire"
@@ -20,7 +21,7 @@ func TestBlackholedGatewayMakesPhantomCharges(t *testing.T) {
 	}
 	machine.Exclusive(t)
 	p := smallPlan(time.Second)
-	p.Load.Stages = []Stage{{Duration: time.Second, From: 40, To: 40}}
+	p.Load.Stages = []load.Stage{{Duration: time.Second, From: 40, To: 40}}
 	p.Load.Amount = dist.Const{Value: 25000} // $250: over the $100 risk limit
 	p.Dyno.GatewayTimeout = wire.Duration(100 * time.Millisecond)
 	p.Faults = []FaultPlan{{Index: 1, Link: "dyno->gateway", Toxic: "timeout", Stream: "downstream", Attributes: map[string]int64{"timeout": 0}}}
@@ -45,7 +46,7 @@ func TestUnreachableGatewayLeavesExposure(t *testing.T) {
 	}
 	machine.Exclusive(t)
 	p := smallPlan(time.Second)
-	p.Load.Stages = []Stage{{Duration: time.Second, From: 40, To: 40}}
+	p.Load.Stages = []load.Stage{{Duration: time.Second, From: 40, To: 40}}
 	p.Load.Amount = dist.Const{Value: 2500}
 	p.SettleTimeout = 500 * time.Millisecond
 	p.Faults = []FaultPlan{

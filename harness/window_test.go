@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paydrill/harness/embedded"
+	"paydrill/harness/load"
 	"paydrill/scenarios"
 	"paydrill/sim/wire"
 )
@@ -18,7 +19,7 @@ import (
 func outageEvidence() Evidence {
 	var ev Evidence
 	for i := 0; i < 60; i++ {
-		o := SentOrder{RequestID: string(rune(0x100 + i)), Reference: string(rune(0x200 + i)), Customer: "cus_1", AmountCents: 1000}
+		o := load.SentOrder{RequestID: string(rune(0x100 + i)), Reference: string(rune(0x200 + i)), Customer: "cus_1", AmountCents: 1000}
 		by := "production"
 		if i >= 20 && i < 30 {
 			by = "capture"

@@ -21,6 +21,7 @@ import (
 
 	"paydrill/harness"
 	"paydrill/harness/embedded"
+	"paydrill/harness/load"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
 	"paydrill/internal/machine"
@@ -174,8 +175,8 @@ func dockerGet(t testing.TB, url string) int {
 // dockerPostOrder sends the i-th order of a small seeded source to the
 // edge and returns the answer's status.
 func dockerPostOrder(ctx context.Context, edge string, i int) (int, error) {
-	o := harness.OrderSource{Seed: 1, Customers: 10, Amount: dist.Const{Value: 1000}}.Order(i)
-	req, err := harness.OrderRequest(ctx, edge, o)
+	o := load.OrderSource{Seed: 1, Customers: 10, Amount: dist.Const{Value: 1000}}.Order(i)
+	req, err := load.OrderRequest(ctx, edge, o)
 	if err != nil {
 		return 0, err
 	}

@@ -1,4 +1,4 @@
-package harness
+package load
 
 import (
 	"bytes"
@@ -86,9 +86,10 @@ func (o SentOrder) header() http.Header {
 	return http.Header{"Content-Type": {"application/json"}, wire.HeaderRequestID: {o.RequestID}}
 }
 
-// orderTarget fills t with order o sent to the edge at base: the one
-// way the run, the bench and the tests send an order.
-func orderTarget(t *vegeta.Target, base string, o SentOrder) {
+// Target fills t with order o sent to base (the edge, or any component
+// that takes orders): the one way the run, the bench and the tests send
+// an order through vegeta; OrderRequest is the same order as a request.
+func Target(t *vegeta.Target, base string, o SentOrder) {
 	t.Method, t.URL, t.Body, t.Header = http.MethodPost, base+wire.PathOrders, o.Body(), o.header()
 }
 

@@ -1,4 +1,4 @@
-package harness
+package load
 
 import (
 	"time"
@@ -37,7 +37,7 @@ func (p StagesPacer) hits(t time.Duration) float64 {
 }
 
 func (p StagesPacer) total() time.Duration {
-	return LoadPlan{Stages: p}.Total()
+	return Plan{Stages: p}.Total()
 }
 
 // Pace returns how long to wait before the next hit.

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package harness
+package load
 
 // FileLimit is unknown here (0): no capacity check.
 func FileLimit() int { return 0 }
