@@ -14,7 +14,7 @@ import (
 func addScenarioCommands(root *cobra.Command, env Env) {
 	root.AddCommand(newRun(env), newValidate(env), newList(env), newSchema(env))
 	root.AddCommand(newSweep(env), newBench(env))
-	root.AddCommand(newSuite(env), newReport(env))
+	root.AddCommand(newSuite(env), newReport(env), newCheck(env))
 }
 
 func newValidate(env Env) *cobra.Command {

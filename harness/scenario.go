@@ -210,6 +210,9 @@ func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt O
 	}
 	r.Harness.SpeedAuto = choice
 	Judge(r, &ev, s.Expect)
+	if err := SaveEvidence(opt.Dir, s, r, &ev); err != nil {
+		return nil, CannotRun(fmt.Errorf("saving the evidence: %w", err))
+	}
 	return r, nil
 }
 
