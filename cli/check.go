@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/result"
 	"paydrill/reports"
 	"paydrill/scenarios"
 )
@@ -114,7 +115,7 @@ written.`,
 
 // changed lists on w every figure of the result (each number an
 // expectation can name, and the verdict) that differs from the saved one.
-func changed(w io.Writer, saved, now *harness.Result) {
+func changed(w io.Writer, saved, now *result.Result) {
 	var diffs []string
 	show := func(v float64, ok bool) string {
 		if !ok {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"paydrill/harness"
+	"paydrill/harness/result"
 	"paydrill/internal/machine"
 )
 
@@ -29,12 +29,12 @@ func TestCheckFindsEachRecordedAnomaly(t *testing.T) {
 		verdict string
 		exit    int
 	}{
-		{"double-charge", harness.KindDoubleCharge, 2, map[string]float64{"double_charges": 2, "failovers": 2, "charges": 6}, "pass", 0},
-		{"phantom-charge", harness.KindPhantomCharge, 2, map[string]float64{"phantom_charges": 2, "orders.rejected": 2}, "pass", 0},
-		{"lost-order", harness.KindLostOrder, 1, map[string]float64{"lost_orders": 1, "rpo_orders": 0}, "fail", 1},
-		{"unreconciled", harness.KindUnreconciled, 2, map[string]float64{"unreconciled": 2, "exposure_cents": 8995}, "fail", 1},
-		{"wrong-match", harness.KindWrongMatch, 2, map[string]float64{"wrong_matches": 2}, "pass", 0},
-		{"rpo-loss", harness.KindLostOrder, 1, map[string]float64{"lost_orders": 1, "rpo_orders": 1, "rpo_cents": 1653}, "fail", 1},
+		{"double-charge", result.KindDoubleCharge, 2, map[string]float64{"double_charges": 2, "failovers": 2, "charges": 6}, "pass", 0},
+		{"phantom-charge", result.KindPhantomCharge, 2, map[string]float64{"phantom_charges": 2, "orders.rejected": 2}, "pass", 0},
+		{"lost-order", result.KindLostOrder, 1, map[string]float64{"lost_orders": 1, "rpo_orders": 0}, "fail", 1},
+		{"unreconciled", result.KindUnreconciled, 2, map[string]float64{"unreconciled": 2, "exposure_cents": 8995}, "fail", 1},
+		{"wrong-match", result.KindWrongMatch, 2, map[string]float64{"wrong_matches": 2}, "pass", 0},
+		{"rpo-loss", result.KindLostOrder, 1, map[string]float64{"lost_orders": 1, "rpo_orders": 1, "rpo_cents": 1653}, "fail", 1},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {
@@ -44,7 +44,7 @@ func TestCheckFindsEachRecordedAnomaly(t *testing.T) {
 			if code != tc.exit {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.exit, stderr)
 			}
-			var r harness.Result
+			var r result.Result
 			if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 				t.Fatalf("--json printed no result: %v\n%s", err, stdout)
 			}

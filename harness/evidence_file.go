@@ -13,6 +13,7 @@ import (
 	"sort"
 	"time"
 
+	"paydrill/harness/result"
 	"paydrill/scenarios"
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
@@ -25,8 +26,8 @@ import (
 // run.
 const (
 	EvidenceFile = "evidence.json"   // the run's facts beside the stores (savedEvidence)
-	OutcomesFile = "outcomes.ndjson" // what the client saw of each order, as the checker reads it (Outcome)
-	OrdersFile   = "orders.ndjson"   // every order sent (SentOrder)
+	OutcomesFile = "outcomes.ndjson" // what the client saw of each order, as the checker reads it (load.Outcome)
+	OrdersFile   = "orders.ndjson"   // every order sent (load.SentOrder)
 	ScenarioFile = "scenario.yaml"   // the scenario as run (overrides and the speed chosen applied), for a person
 	ExportsDir   = "exports"         // every component's /admin/export
 )
@@ -60,7 +61,7 @@ type savedEvidence struct {
 	// Harness is what the harness measured of itself while the run went
 	// on (rates, timer lateness, saturation, wall time, notes): none of it
 	// can be recomputed from the evidence, so it is kept as reported.
-	Harness HarnessHealth `json:"harness"`
+	Harness result.HarnessHealth `json:"harness"`
 }
 
 // savedFault is one FaultWindow, wall offsets from the load's start in ns.
@@ -83,7 +84,7 @@ type savedFault struct {
 // again on it: evidence.json, outcomes.ndjson and scenario.yaml (the
 // orders and the exports are already there). r is the judged result, ev
 // what the checker was given, s the scenario as run.
-func SaveEvidence(dir string, s *scenarios.Scenario, r *Result, ev *Evidence) error {
+func SaveEvidence(dir string, s *scenarios.Scenario, r *result.Result, ev *Evidence) error {
 	se := savedEvidence{
 		Format: EvidenceFormat, Scenario: r.Scenario, Runtime: r.Runtime, Seed: r.Seed, Speed: r.Speed,
 		ModelDurationS: r.ModelDurationS, Dynos: s.System.Dynos.Count,
@@ -149,7 +150,7 @@ type SavedRun struct {
 	// Expect is the scenario's expectations, parsed again by today's
 	// expectation language.
 	Expect  []scenarios.Expectation
-	Harness HarnessHealth
+	Harness result.HarnessHealth
 }
 
 // LoadRun reads a run's evidence back from its directory. Every problem
@@ -258,7 +259,7 @@ func ndjson[T any](dst *[]T) func(io.Reader) error {
 // saved expectations, s.Expect, or others): the result `paydrill run`
 // printed, figure for figure, when the checker and exps are the same.
 // Harness is the run's own, as it measured itself.
-func (s *SavedRun) Check(exps []scenarios.Expectation) *Result {
+func (s *SavedRun) Check(exps []scenarios.Expectation) *result.Result {
 	r := Check(s.Evidence)
 	r.Scenario, r.Runtime, r.Seed, r.Speed = s.Scenario, s.Runtime, s.Seed, s.Evidence.Speed
 	r.ModelDurationS = s.ModelDurationS

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/load"
+	"paydrill/harness/result"
+	"paydrill/harness/topology"
 	"paydrill/scenarios"
 	"paydrill/sim/wire"
 )
@@ -16,7 +19,7 @@ import (
 // savedRunDir writes a run's directory as Run and RunScenario leave it
 // (orders, exports, then SaveEvidence) for evidence ev judged against s,
 // and returns the directory and the result the run reported.
-func savedRunDir(t *testing.T, s *scenarios.Scenario, ev Evidence) (string, *Result) {
+func savedRunDir(t *testing.T, s *scenarios.Scenario, ev Evidence) (string, *result.Result) {
 	t.Helper()
 	dir := t.TempDir()
 	// The exports are written as served; the checker gets the ledger in
@@ -27,7 +30,7 @@ func savedRunDir(t *testing.T, s *scenarios.Scenario, ev Evidence) (string, *Res
 	r := Check(ev)
 	r.Scenario, r.Runtime, r.Seed, r.Speed, r.ModelDurationS = s.Name, "embedded", s.Seed, ev.Speed, 60
 	r.OutDir = dir
-	r.Harness = HarnessHealth{AskedRate: 5, AchievedRate: 4.99, TimerLagMS: 1.5, WallS: 3.25, Settled: true,
+	r.Harness = result.HarnessHealth{AskedRate: 5, AchievedRate: 4.99, TimerLagMS: 1.5, WallS: 3.25, Settled: true,
 		Notes: []string{"a note"}, ProxiedLinks: []string{"edge->router"}}
 	Judge(&r, &ev, s.Expect)
 
@@ -50,11 +53,11 @@ func savedRunDir(t *testing.T, s *scenarios.Scenario, ev Evidence) (string, *Res
 	for i := 1; i <= s.System.Dynos.Count; i++ {
 		var recs []wire.DynoRecord
 		for _, d := range ev.Dynos {
-			if d.Dyno == dynoRole(i) {
+			if d.Dyno == topology.DynoName(i) {
 				recs = append(recs, d)
 			}
 		}
-		write("dyno", writeNDJSON(export(strings.NewReplacer("[", "-", "]", "").Replace(dynoRole(i))), recs))
+		write("dyno", writeNDJSON(export(strings.NewReplacer("[", "-", "]", "").Replace(topology.DynoName(i))), recs))
 	}
 	write("evidence", SaveEvidence(dir, s, &r, &ev))
 	return dir, &r
@@ -85,8 +88,8 @@ expect:
 	a, b, c, d := order(0), order(1), order(2), order(3)
 	at := func(dt time.Duration) time.Time { return began.Add(dt).UTC() }
 	ev := Evidence{
-		Orders: []SentOrder{a, b, c, d},
-		Outcomes: []Outcome{
+		Orders: []load.SentOrder{a, b, c, d},
+		Outcomes: []load.Outcome{
 			told(a, 201, "capture", 1500*time.Millisecond),
 			told(b, 402, "production", 200*time.Millisecond),
 			told(c, 201, "capture", 2*time.Second),
