@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paydrill/harness/load"
+	"paydrill/harness/queueing"
 	"paydrill/harness/result"
 	"paydrill/sim/wire"
 )
@@ -136,7 +137,8 @@ func queueDistortion(h *result.HarnessHealth, recs []wire.DynoRecord, workers in
 	n := 0
 	for _, rs := range byDyno {
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Arrived.Before(rs[j].Arrived) })
-		for i, w := range fifoWaits(rs, workers, func(r wire.DynoRecord) time.Duration { return r.Service + r.Gateway }) {
+		for i, w := range queueing.Lindley(len(rs), workers, func(i int) time.Time { return rs[i].Arrived },
+			func(i int) time.Duration { return rs[i].Service + rs[i].Gateway }) {
 			recorded += rs[i].Queued
 			modelled += w
 			busy += rs[i].Service + rs[i].Gateway
@@ -154,28 +156,6 @@ func queueDistortion(h *result.HarnessHealth, recs []wire.DynoRecord, workers in
 		h.Notes = append(h.Notes, fmt.Sprintf("the machine added %.0f%% to the mean queue time (%.0f ms model of %.0f): "+
 			"the dynos' real work ran past the compressed service times", 100*h.QueueDistortion, ms(extra), ms(recorded)))
 	}
-}
-
-// fifoWaits is Lindley's recursion over c workers: the wait of each order
-// (rs sorted by arrival) had each held its worker for busy(order).
-func fifoWaits(rs []wire.DynoRecord, c int, busy func(wire.DynoRecord) time.Duration) []time.Duration {
-	free := make([]time.Time, max(c, 1))
-	out := make([]time.Duration, len(rs))
-	for i, r := range rs {
-		k := 0
-		for j := range free {
-			if free[j].Before(free[k]) {
-				k = j
-			}
-		}
-		start := r.Arrived
-		if free[k].After(start) {
-			start = free[k]
-		}
-		out[i] = start.Sub(r.Arrived)
-		free[k] = start.Add(busy(r))
-	}
-	return out
 }
 
 // progress prints one line a second on w: model time elapsed of total,

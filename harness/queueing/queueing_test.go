@@ -3,7 +3,9 @@ package queueing
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
+	"time"
 )
 
 func near(t *testing.T, what string, got, want, rel float64) {
@@ -96,4 +98,18 @@ func TestFormulasMatchSimulation(t *testing.T) {
 	near(t, "E4/M/1", simulate(r, n, 1, erlang4, exp(0.1)), ErlangArrivals(4, 28, 0.1), 0.03)
 	// M/M/4, ρ = 0.7.
 	near(t, "M/M/4", simulate(r, n, 4, exp(1.0/28), exp(0.1)), MMc(4, 28, 0.1), 0.03)
+}
+
+// TestLindleyWaitsForTheFirstFreeWorker: four jobs a second apart, each
+// 3 s long, on two workers: the third waits for the first worker (free at
+// 3 s, arrived at 2 s), the fourth for the second (free at 4 s, arrived
+// at 3 s).
+func TestLindleyWaitsForTheFirstFreeWorker(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	waits := Lindley(4, 2, func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) },
+		func(int) time.Duration { return 3 * time.Second })
+	want := []time.Duration{0, 0, time.Second, time.Second}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits %v, want %v", waits, want)
+	}
 }

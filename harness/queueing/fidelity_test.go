@@ -1,4 +1,4 @@
-package harness
+package queueing_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"paydrill/harness"
 	"paydrill/harness/load"
 	"paydrill/harness/queueing"
 	"paydrill/harness/topology"
@@ -178,7 +179,7 @@ func meanSecs(t *testing.T, s *scenarios.Scenario) float64 { return serviceDist(
 // mean queue time, in model time, with want (model seconds).
 func checkFidelity(t *testing.T, s *scenarios.Scenario, queue string, want float64) {
 	t.Helper()
-	p, err := NewPlan(s, "fidelity")
+	p, err := harness.NewPlan(s, "fidelity")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,8 +241,9 @@ func summarise(recs []wire.DynoRecord, workers int, warm time.Duration) queueSta
 	n := 0
 	for _, rs := range byDyno {
 		slices.SortFunc(rs, func(a, b wire.DynoRecord) int { return a.Arrived.Compare(b.Arrived) })
-		fifo := fifoWaits(rs, workers, func(r wire.DynoRecord) time.Duration { return r.Busy })
-		exact := fifoWaits(rs, workers, func(r wire.DynoRecord) time.Duration { return r.Service })
+		arrived := func(i int) time.Time { return rs[i].Arrived }
+		fifo := queueing.Lindley(len(rs), workers, arrived, func(i int) time.Duration { return rs[i].Busy })
+		exact := queueing.Lindley(len(rs), workers, arrived, func(i int) time.Duration { return rs[i].Service })
 		for i, r := range rs {
 			if r.Arrived.Sub(first) < warm {
 				continue
@@ -268,7 +270,7 @@ type pool struct {
 	dynos  []string
 }
 
-func startPool(t *testing.T, p *Plan) *pool {
+func startPool(t *testing.T, p *harness.Plan) *pool {
 	t.Helper()
 	serve := func(h http.Handler) string {
 		srv, err := service.Start("127.0.0.1:0", h)
@@ -334,7 +336,7 @@ func instantDB() http.Handler {
 
 // drive sends the plan's load to the router with vegeta and waits for
 // every answer.
-func (pl *pool) drive(t *testing.T, p *Plan) (sent, failed int) {
+func (pl *pool) drive(t *testing.T, p *harness.Plan) (sent, failed int) {
 	t.Helper()
 	src := load.OrderSource{Seed: p.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount}
 	var next atomic.Int64 // vegeta's workers call the targeter concurrently
@@ -384,7 +386,7 @@ func (pl *pool) records(t *testing.T) []wire.DynoRecord {
 // direct simulation: the pacer's arrival times, the router's seeded
 // choices, each dyno's seeded service times in the order its orders
 // start, FIFO workers; nothing real.
-func planned(t *testing.T, p *Plan) float64 {
+func planned(t *testing.T, p *harness.Plan) float64 {
 	t.Helper()
 	d, err := p.Dyno.ServiceTime.Dist()
 	if err != nil {
