@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/system"
@@ -30,7 +31,7 @@ type abortWatch struct {
 	client  *http.Client
 	sys     *system.System
 	traffic *load.Run
-	sched   *scheduler
+	sched   *fault.Scheduler
 	plan    *Plan
 	began   time.Time
 
@@ -42,7 +43,7 @@ type abortWatch struct {
 // startAbortWatch starts watching conds (none: it does nothing and its
 // stop returns ""). It arms load.Halt, so it must run before the load.
 func startAbortWatch(ctx context.Context, conds []scenarios.Expectation, client *http.Client, sys *system.System,
-	traffic *load.Run, sched *scheduler, p *Plan, began time.Time) *abortWatch {
+	traffic *load.Run, sched *fault.Scheduler, p *Plan, began time.Time) *abortWatch {
 	if len(conds) == 0 {
 		return nil
 	}
@@ -108,8 +109,8 @@ func (a *abortWatch) check(ctx context.Context) string {
 
 // appliedFaults keeps the faults applied so far, those still in force
 // ending now.
-func appliedFaults(ws []FaultWindow, now time.Duration) []FaultWindow {
-	var out []FaultWindow
+func appliedFaults(ws []fault.Window, now time.Duration) []fault.Window {
+	var out []fault.Window
 	for _, w := range ws {
 		if w.Start == 0 && w.Fault.At > 0 {
 			continue // not applied yet (faults at 0 are applied before the load)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/sim/wire"
@@ -24,7 +25,7 @@ type Evidence struct {
 	Dynos      []wire.DynoRecord
 	Replays    []wire.ReplayRecord
 	Reconciles []wire.ReconcileRecord
-	Faults     []FaultWindow
+	Faults     []fault.Window
 	Began      time.Time     // the load's start, wall clock
 	LoadWall   time.Duration // how long the load ran, wall
 	Speed      float64

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/sim/wire"
@@ -147,7 +148,7 @@ func TestRTOIsTimeUntilProductionAnswersAgain(t *testing.T) {
 	}
 	ev := Evidence{
 		Orders: orders, Outcomes: outs, Speed: 1, RTOWindow: 10 * time.Second, LoadWall: 120 * time.Second,
-		Faults: []FaultWindow{{Fault: FaultPlan{Index: 1, Link: "edge->router", Toxic: "down"}, Start: 30 * time.Second, End: 60 * time.Second}},
+		Faults: []fault.Window{{Fault: fault.Plan{Index: 1, Link: "edge->router", Toxic: "down"}, Start: 30 * time.Second, End: 60 * time.Second}},
 	}
 	r := Check(ev)
 	if r.RTOS == nil || *r.RTOS != 30 {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"time"
 
+	"paydrill/harness/fault"
 	"paydrill/harness/result"
 	"paydrill/scenarios"
 	"paydrill/sim/service"
@@ -199,8 +200,8 @@ func LoadRun(dir string) (*SavedRun, error) {
 	ev := &run.Evidence
 	ev.Began, ev.LoadWall, ev.Speed, ev.RTOWindow = se.Began, se.LoadWallNS, se.Speed, se.RTOWindowNS
 	for _, f := range se.Faults {
-		ev.Faults = append(ev.Faults, FaultWindow{
-			Fault: FaultPlan{
+		ev.Faults = append(ev.Faults, fault.Window{
+			Fault: fault.Plan{
 				Index: f.Fault, Name: f.Name, Link: f.Link, Toxic: f.Toxic, Stream: f.Stream,
 				At: f.AtNS, For: f.ForNS, Attributes: f.Attributes,
 			},

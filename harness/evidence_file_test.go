@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/topology"
@@ -110,8 +111,8 @@ expect:
 			{RequestID: d.RequestID, Dyno: "dyno[2]", Outcome: "refused"},
 		},
 		Replays: []wire.ReplayRecord{{RequestID: a.RequestID, Attempt: 1, Outcome: "charged", At: at(3 * time.Second)}},
-		Faults: []FaultWindow{{
-			Fault: FaultPlan{Index: 1, Name: "cut", Link: "edge->router", Toxic: "down", At: time.Second, For: 2 * time.Second},
+		Faults: []fault.Window{{
+			Fault: fault.Plan{Index: 1, Name: "cut", Link: "edge->router", Toxic: "down", At: time.Second, For: 2 * time.Second},
 			Start: time.Second + 2*time.Millisecond, End: 3*time.Second + time.Millisecond, Lateness: 2 * time.Millisecond,
 		}},
 		Began: began, LoadWall: 6 * time.Second, Speed: 10, RTOWindow: 10 * time.Second,

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/queueing"
 	"paydrill/harness/result"
@@ -76,7 +77,7 @@ func (l *lagMeter) p99() time.Duration {
 }
 
 // health compares what was asked of the harness with what it did.
-func health(p *Plan, traffic *load.Run, span time.Duration, lag *lagMeter, faults []FaultWindow) result.HarnessHealth {
+func health(p *Plan, traffic *load.Run, span time.Duration, lag *lagMeter, faults []fault.Window) result.HarnessHealth {
 	h := result.HarnessHealth{AskedRate: p.Load.AskedRate() / p.Speed}
 	n := traffic.Answers()
 	if n > 1 && span > 0 {

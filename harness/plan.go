@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/topology"
 )
@@ -28,7 +29,7 @@ type Plan struct {
 	ReplayAt time.Duration
 
 	Load   load.Plan
-	Faults []FaultPlan
+	Faults []fault.Plan
 	// A link passes through a toxiproxy relay when a fault of Faults
 	// names it, when it is one of AlsoProxied (each dyno's link by its
 	// own name, router->dyno[i]), or always with ProxyEvery (--proxy-all).
@@ -42,19 +43,6 @@ type Plan struct {
 	SettleTimeout time.Duration // wall
 	SettleQuiet   time.Duration // wall
 	RTOWindow     time.Duration // model
-}
-
-// FaultPlan is one scheduled fault in wall time.
-type FaultPlan struct {
-	Index  int // 1-based, as in the scenario
-	Name   string
-	Link   string // a link name of DESIGN.md, or a container target
-	Toxic  string // toxiproxy toxic, "down", or a container fault
-	Stream string
-	At     time.Duration
-	For    time.Duration // 0: until the load ends
-	// Attributes in toxiproxy's units, already scaled to wall time.
-	Attributes map[string]int64
 }
 
 // Topology is the plan's system as data, which a runtime realises.
@@ -83,7 +71,7 @@ func (p *Plan) faultedLinks() []string {
 	links := p.links()
 	set := map[string]bool{}
 	for _, f := range p.Faults {
-		if isContainerFault(f.Toxic) || f.Link == "" {
+		if fault.IsContainer(f.Toxic) || f.Link == "" {
 			continue
 		}
 		for _, l := range links {

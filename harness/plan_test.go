@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"paydrill/harness/fault"
 	"paydrill/scenarios"
 )
 
@@ -27,7 +28,7 @@ func TestOnlyFaultedLinksAreProxied(t *testing.T) {
 	if p.Proxies("dyno->db") || p.Proxies("router->dyno[1]") || !p.Proxies("router->dyno[2]") {
 		t.Errorf("Proxies disagrees with Proxied %v", p.Proxied())
 	}
-	p.Faults = append(p.Faults, FaultPlan{Link: "router->dyno", Toxic: "down"})
+	p.Faults = append(p.Faults, fault.Plan{Link: "router->dyno", Toxic: "down"})
 	if got := ProxiedSummary(p.Proxied(), p.Dynos); !slices.Equal(got, []string{"edge->router", "router->dyno"}) {
 		t.Errorf("every dyno's link faulted: summary %v, want edge->router and router->dyno", got)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/system"
@@ -96,15 +97,15 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	sched := &scheduler{sys: sys, faults: p.Faults}
-	sched.prime(runCtx)
+	sched := fault.NewScheduler(sys, p.Faults)
+	sched.Prime(runCtx)
 	began := time.Now()
 	var bg sync.WaitGroup
 	schedCtx, stopSched := context.WithCancel(runCtx)
 	defer stopSched()
 	schedDone := make(chan struct{})
 	bg.Add(1)
-	go func() { defer bg.Done(); defer close(schedDone); sched.run(schedCtx, began, p.Load.Total()) }()
+	go func() { defer bg.Done(); defer close(schedDone); sched.Run(schedCtx, began, p.Load.Total()) }()
 	lag := &lagMeter{}
 	bg.Add(1)
 	go func() { defer bg.Done(); lag.run(runCtx) }()

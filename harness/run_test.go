@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"paydrill/harness/embedded"
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/topology"
 	"paydrill/sim/dist"
@@ -64,7 +65,7 @@ func TestHealthyRunChargesEveryOrderOnce(t *testing.T) {
 
 func TestProductionDownFailsOverAndReplays(t *testing.T) {
 	p := smallPlan(3 * time.Second)
-	p.Faults = []FaultPlan{{Index: 1, Link: "edge->router", Toxic: "down", At: time.Second, For: time.Second}}
+	p.Faults = []fault.Plan{{Index: 1, Link: "edge->router", Toxic: "down", At: time.Second, For: time.Second}}
 	// The down link refuses connections, which fails over at once. Under
 	// -race on a busy machine replays can take longer than smallPlan's 5 s
 	// settle timeout (settling ends as soon as all is quiet).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/topology"
@@ -101,7 +102,7 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 		Arrivals:  s.Load.Arrivals,
 	}
 	for i, f := range s.Faults {
-		fp := FaultPlan{
+		fp := fault.Plan{
 			Index: i + 1, Name: f.Name, Link: f.Link, Toxic: f.Toxic, Stream: f.Stream,
 			At: wall(f.At), For: wall(f.For), Attributes: map[string]int64{},
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"paydrill/harness/embedded"
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/internal/machine"
 	"paydrill/sim/dist"
@@ -24,7 +25,7 @@ func TestBlackholedGatewayMakesPhantomCharges(t *testing.T) {
 	p.Load.Stages = []load.Stage{{Duration: time.Second, From: 40, To: 40}}
 	p.Load.Amount = dist.Const{Value: 25000} // $250: over the $100 risk limit
 	p.Dyno.GatewayTimeout = wire.Duration(100 * time.Millisecond)
-	p.Faults = []FaultPlan{{Index: 1, Link: "dyno->gateway", Toxic: "timeout", Stream: "downstream", Attributes: map[string]int64{"timeout": 0}}}
+	p.Faults = []fault.Plan{{Index: 1, Link: "dyno->gateway", Toxic: "timeout", Stream: "downstream", Attributes: map[string]int64{"timeout": 0}}}
 	r, err := Run(context.Background(), p, Options{Runtime: embedded.Runtime{}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +50,7 @@ func TestUnreachableGatewayLeavesExposure(t *testing.T) {
 	p.Load.Stages = []load.Stage{{Duration: time.Second, From: 40, To: 40}}
 	p.Load.Amount = dist.Const{Value: 2500}
 	p.SettleTimeout = 500 * time.Millisecond
-	p.Faults = []FaultPlan{
+	p.Faults = []fault.Plan{
 		{Index: 1, Link: "dyno->gateway", Toxic: "down"},
 		{Index: 2, Link: "reconciler->gateway", Toxic: "down"},
 	}

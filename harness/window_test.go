@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paydrill/harness/embedded"
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/scenarios"
 	"paydrill/sim/wire"
@@ -31,7 +32,7 @@ func outageEvidence() Evidence {
 		ev.DB = append(ev.DB, held(o, "ch_"+o.RequestID, "charged"))
 	}
 	ev.Speed, ev.RTOWindow, ev.LoadWall = 1, 5*time.Second, 60*time.Second
-	ev.Faults = []FaultWindow{{Fault: FaultPlan{Index: 1, Link: "edge->router", Toxic: "down"}, Start: 20 * time.Second, End: 30 * time.Second}}
+	ev.Faults = []fault.Window{{Fault: fault.Plan{Index: 1, Link: "edge->router", Toxic: "down"}, Start: 20 * time.Second, End: 30 * time.Second}}
 	return ev
 }
 

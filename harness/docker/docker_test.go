@@ -21,6 +21,7 @@ import (
 
 	"paydrill/harness"
 	"paydrill/harness/embedded"
+	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
@@ -439,7 +440,7 @@ func TestDockerRunChargesEveryOrderOnce(t *testing.T) {
 func TestDockerKilledCaptureKeepsEveryOrderItAcknowledged(t *testing.T) {
 	requireDocker(t)
 	p := dockerPlan(t, 4*time.Second, 25)
-	p.Faults = []harness.FaultPlan{
+	p.Faults = []fault.Plan{
 		{Index: 1, Link: "edge->router", Toxic: "down", At: 100 * time.Millisecond},
 		{Index: 2, Link: "capture", Toxic: "kill", At: 1500 * time.Millisecond, For: time.Second},
 	}

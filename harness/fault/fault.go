@@ -1,4 +1,8 @@
-package harness
+// Package fault is a run's fault schedule: each fault in wall time (Plan),
+// the Scheduler that applies and lifts them at their offsets through a
+// booted system's toxiproxy relays or container faults, and when each was
+// really in force (Window), which the checker reads.
+package fault
 
 import (
 	"context"
@@ -13,37 +17,50 @@ import (
 	"paydrill/scenarios"
 )
 
-// isContainerFault says a fault kind acts on a container, applied by the
+// IsContainer says a fault kind acts on a container, applied by the
 // runtime rather than toxiproxy.
-func isContainerFault(kind string) bool {
+func IsContainer(kind string) bool {
 	k, ok := scenarios.LookupFaultKind(kind)
 	return ok && k.Container
 }
 
-// FaultWindow is when a fault was in force, in wall offsets from the load's
+// Plan is one scheduled fault in wall time.
+type Plan struct {
+	Index  int // 1-based, as in the scenario
+	Name   string
+	Link   string // a link name of DESIGN.md, or a container target
+	Toxic  string // toxiproxy toxic, "down", or a container fault
+	Stream string
+	At     time.Duration
+	For    time.Duration // 0: until the load ends
+	// Attributes in toxiproxy's units, already scaled to wall time.
+	Attributes map[string]int64
+}
+
+// Window is when a fault was in force, in wall offsets from the load's
 // start as the harness actually applied it (not as scheduled).
-type FaultWindow struct {
-	Fault    FaultPlan
+type Window struct {
+	Fault    Plan
 	Start    time.Duration
 	End      time.Duration // the load's end when the fault had no "for"
 	Lateness time.Duration // how late the harness applied it
 	Err      string
 }
 
-// scheduler applies and lifts faults at their wall offsets.
-type scheduler struct {
+// Scheduler applies and lifts faults at their wall offsets.
+type Scheduler struct {
 	sys    *system.System
-	faults []FaultPlan
+	faults []Plan
 
 	mu      sync.Mutex
-	windows []FaultWindow
+	windows []Window
 	primed  map[int]bool // faults applied before the load began
 }
 
-// prime applies, before the load begins, every fault scheduled at 0, so
+// Prime applies, before the load begins, every fault scheduled at 0, so
 // the first orders already meet it.
-func (s *scheduler) prime(ctx context.Context) {
-	s.windows = make([]FaultWindow, len(s.faults))
+func (s *Scheduler) Prime(ctx context.Context) {
+	s.windows = make([]Window, len(s.faults))
 	s.primed = map[int]bool{}
 	for i, f := range s.faults {
 		s.windows[i].Fault = f
@@ -66,7 +83,7 @@ type faultEvent struct {
 // events orders every apply and lift in time; lifts first on ties, so a
 // fault that ends when the next begins never overlaps it. Faults lasting
 // until the load's end have no lift event.
-func (s *scheduler) events(total time.Duration) []faultEvent {
+func (s *Scheduler) events(total time.Duration) []faultEvent {
 	var ev []faultEvent
 	for i, f := range s.faults {
 		ev = append(ev, faultEvent{at: f.At, i: i, apply: true})
@@ -86,9 +103,9 @@ func (s *scheduler) events(total time.Duration) []faultEvent {
 	return ev
 }
 
-// run applies the schedule relative to began until ctx ends or the schedule
-// is done; total is the load's wall duration. prime must have run first.
-func (s *scheduler) run(ctx context.Context, began time.Time, total time.Duration) {
+// Run applies the schedule relative to began until ctx ends or the schedule
+// is done; total is the load's wall duration. Prime must have run first.
+func (s *Scheduler) Run(ctx context.Context, began time.Time, total time.Duration) {
 	for _, e := range s.events(total) {
 		if e.apply && s.primed[e.i] {
 			continue
@@ -124,16 +141,16 @@ func (s *scheduler) run(ctx context.Context, began time.Time, total time.Duratio
 }
 
 // Windows returns what happened to every fault so far.
-func (s *scheduler) Windows() []FaultWindow {
+func (s *Scheduler) Windows() []Window {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]FaultWindow(nil), s.windows...)
+	return append([]Window(nil), s.windows...)
 }
 
-func toxicName(f FaultPlan) string { return fmt.Sprintf("fault%d", f.Index) }
+func toxicName(f Plan) string { return fmt.Sprintf("fault%d", f.Index) }
 
-func (s *scheduler) apply(ctx context.Context, f FaultPlan) error {
-	if isContainerFault(f.Toxic) {
+func (s *Scheduler) apply(ctx context.Context, f Plan) error {
+	if IsContainer(f.Toxic) {
 		if s.sys.Container == nil {
 			return fmt.Errorf("fault %d: %s needs the docker runtime", f.Index, f.Toxic)
 		}
@@ -161,8 +178,8 @@ func (s *scheduler) apply(ctx context.Context, f FaultPlan) error {
 	return nil
 }
 
-func (s *scheduler) lift(ctx context.Context, f FaultPlan) error {
-	if isContainerFault(f.Toxic) {
+func (s *Scheduler) lift(ctx context.Context, f Plan) error {
+	if IsContainer(f.Toxic) {
 		if f.Toxic == "stop" || f.Toxic == "pause" || f.Toxic == "kill" {
 			return s.sys.Container(ctx, f.Link, "un"+f.Toxic)
 		}
@@ -183,4 +200,10 @@ func (s *scheduler) lift(ctx context.Context, f FaultPlan) error {
 		}
 	}
 	return nil
+}
+
+// NewScheduler schedules faults against sys; call Prime before the load
+// starts, then Run.
+func NewScheduler(sys *system.System, faults []Plan) *Scheduler {
+	return &Scheduler{sys: sys, faults: faults}
 }
