@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/exit"
 	"paydrill/reports"
 )
 
@@ -42,13 +43,13 @@ time. Each phase stops after --duration or --max-requests.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opt.Duration <= 0 || opt.Duration > time.Hour || opt.Connections < 1 || opt.MaxHits < 1 {
-				return harness.BadInput(fmt.Errorf("%s: --duration must be in (0, 1h], --connections and --max-requests at least 1", cmd.CommandPath()))
+				return exit.BadInput(fmt.Errorf("%s: --duration must be in (0, 1h], --connections and --max-requests at least 1", cmd.CommandPath()))
 			}
 			dir := out
 			if dir == "" {
 				d, err := os.MkdirTemp("", "paydrill-bench-")
 				if err != nil {
-					return harness.CannotRun(err)
+					return exit.CannotRun(err)
 				}
 				defer os.RemoveAll(d)
 				dir = d
@@ -60,7 +61,7 @@ time. Each phase stops after --duration or --max-requests.`,
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
 				if err != nil {
-					return harness.BadInput(fmt.Errorf("--cpuprofile: %w", err))
+					return exit.BadInput(fmt.Errorf("--cpuprofile: %w", err))
 				}
 				defer f.Close()
 				opt.Profile = f

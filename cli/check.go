@@ -10,7 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"paydrill/harness"
+	"paydrill/harness/checker"
+	"paydrill/harness/exit"
 	"paydrill/harness/result"
 	"paydrill/reports"
 	"paydrill/scenarios"
@@ -22,14 +23,14 @@ func newCheck(env Env) *cobra.Command {
 	var expects []string
 	cmd := &cobra.Command{
 		Use:   "check DIR",
-		Short: "Check a finished run again from its saved evidence, with today's checker; nothing runs",
+		Short: "checker.Check a finished run again from its saved evidence, with today's checker; nothing runs",
 		Long: `Run the checker again on what a finished run saved in its directory, and
 judge the scenario's expectations again: nothing boots, nothing is sent. The
 way Jepsen re-analyses a stored history, this re-checks an old run with
 today's checker (a new anomaly, a fixed count, a new expectation).
 
 DIR is a run's directory (--out of paydrill run, or one run's directory of a
-suite or a sweep). Check reads:
+suite or a sweep). checker.Check reads:
   evidence.json    the run's facts: scenario, runtime, seed, speed, the
                    load's start and wall time, the fault windows as applied,
                    the expectations, and the harness's health as measured
@@ -57,7 +58,7 @@ written.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
-			run, err := harness.LoadRun(dir)
+			run, err := checker.LoadRun(dir)
 			if err != nil {
 				return err
 			}
@@ -67,7 +68,7 @@ written.`,
 				for _, x := range expects {
 					e, err := scenarios.ParseExpectation(x)
 					if err != nil {
-						return harness.BadInput(fmt.Errorf("--expect %q: %w", x, err))
+						return exit.BadInput(fmt.Errorf("--expect %q: %w", x, err))
 					}
 					exps = append(exps, e)
 				}
@@ -77,7 +78,7 @@ written.`,
 				s := &reports.Suite{Scenarios: []reports.SuiteRun{{Result: r}}}
 				s.Judge()
 				if err := writeJUnit(junit, s); err != nil {
-					return harness.CannotRun(err)
+					return exit.CannotRun(err)
 				}
 			}
 			if asJSON {
@@ -94,7 +95,7 @@ written.`,
 				fmt.Fprintf(env.Stderr, "paydrill: %s/report.json cannot be read to compare (%v)\n", dir, err)
 			}
 			if r.Harness.Saturated && !allowSaturated {
-				return harness.CannotRun(fmt.Errorf("the run could not keep up with the model at speed %s (%s): its figures are not to be trusted; "+
+				return exit.CannotRun(fmt.Errorf("the run could not keep up with the model at speed %s (%s): its figures are not to be trusted; "+
 					"pass --allow-saturated to accept them", strconv.FormatFloat(r.Speed, 'g', -1, 64), strings.Join(r.Harness.Notes, "; ")))
 			}
 			if r.Verdict != "pass" {

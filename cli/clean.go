@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"paydrill/harness"
 	"paydrill/harness/docker"
+	"paydrill/harness/exit"
 )
 
 // newClean is `paydrill clean`: it removes what docker runs left behind.
@@ -22,7 +22,7 @@ Runs still going lose their containers too: clean when none is.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := docker.Clean(cmd.Context(), env.Stdout); err != nil {
-				return harness.CannotRun(fmt.Errorf("clean: %w", err))
+				return exit.CannotRun(fmt.Errorf("clean: %w", err))
 			}
 			return nil
 		},

@@ -9,10 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"paydrill/harness/exit"
 
 	"github.com/spf13/cobra"
-
-	"paydrill/harness"
 )
 
 // Env is the process's outside world, handed down so a whole command can be
@@ -47,10 +46,10 @@ func Main(ctx context.Context, env Env, args []string) int {
 	}
 	var failed *expectationsFailed
 	if errors.As(err, &failed) {
-		return harness.ExitExpectationFailed
+		return exit.CodeExpectationFailed
 	}
 	fmt.Fprintf(env.Stderr, "paydrill: %v\n", err)
-	return harness.ExitCode(err)
+	return exit.Code(err)
 }
 
 // expectationsFailed ends a command that ran fine but whose expectations
@@ -75,7 +74,7 @@ Exit codes: 0 every expectation held, 1 an expectation failed,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return harness.BadInput(fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath()))
+		return exit.BadInput(fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath()))
 	})
 	root.AddCommand(newServe(env))
 	root.AddCommand(newClean(env))
@@ -87,7 +86,7 @@ Exit codes: 0 every expectation held, 1 an expectation failed,
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return harness.BadInput(fmt.Errorf("%s: %w", cmd.CommandPath(), err))
+			return exit.BadInput(fmt.Errorf("%s: %w", cmd.CommandPath(), err))
 		}
 		return nil
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"paydrill/harness"
+	"paydrill/harness/exit"
 	"paydrill/reports"
 )
 
@@ -34,7 +34,7 @@ run's or a suite's directory, 3 a report could not be written.`,
 			dir := args[0]
 			suite, single, err := readSaved(dir)
 			if err != nil {
-				return harness.BadInput(err)
+				return exit.BadInput(err)
 			}
 			if html {
 				for _, run := range suite.Scenarios {
@@ -46,14 +46,14 @@ run's or a suite's directory, 3 a report could not be written.`,
 						runDir = savedRunDir(dir, run.OutDir)
 					}
 					if err := reports.WriteHTML(runDir, run.Result); err != nil {
-						return harness.CannotRun(fmt.Errorf("%s: %w", runDir, err))
+						return exit.CannotRun(fmt.Errorf("%s: %w", runDir, err))
 					}
 					fmt.Fprintf(env.Stderr, "wrote %s\n", filepath.Join(runDir, "report.html"))
 				}
 			}
 			if junit != "" {
 				if err := writeJUnit(junit, suite); err != nil {
-					return harness.CannotRun(err)
+					return exit.CannotRun(err)
 				}
 			}
 			switch {

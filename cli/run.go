@@ -15,6 +15,7 @@ import (
 
 	"paydrill/harness"
 	"paydrill/harness/embedded"
+	"paydrill/harness/exit"
 	"paydrill/harness/system"
 	"paydrill/reports"
 	"paydrill/scenarios"
@@ -61,7 +62,7 @@ func (f *runFlags) saturated(what string, speeds []float64, notes []string) erro
 	if f.allowSaturated {
 		return nil
 	}
-	return harness.CannotRun(fmt.Errorf("%s could not keep up with the model at speed %s (%s): its figures are not to be trusted; "+
+	return exit.CannotRun(fmt.Errorf("%s could not keep up with the model at speed %s (%s): its figures are not to be trusted; "+
 		"lower --speed, or pass --allow-saturated to accept them", what, joinSpeeds(speeds), strings.Join(notes, "; ")))
 }
 
@@ -78,29 +79,29 @@ func joinSpeeds(speeds []float64) string {
 func (f *runFlags) scenario(cmd *cobra.Command, arg string) (*scenarios.Scenario, error) {
 	s, err := scenarios.Open(arg)
 	if err != nil {
-		return nil, harness.BadInput(err)
+		return nil, exit.BadInput(err)
 	}
 	if cmd.Flags().Changed("speed") {
 		if err := s.Set("speed", f.speed); err != nil {
-			return nil, harness.BadInput(fmt.Errorf("--speed %q: %w", f.speed, err))
+			return nil, exit.BadInput(fmt.Errorf("--speed %q: %w", f.speed, err))
 		}
 	}
 	if cmd.Flags().Changed("seed") {
 		if err := s.Set("seed", strconv.FormatInt(f.seed, 10)); err != nil {
-			return nil, harness.BadInput(err)
+			return nil, exit.BadInput(err)
 		}
 	}
 	for _, kv := range f.sets {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return nil, harness.BadInput(fmt.Errorf("--set %q: want KEY=VALUE", kv))
+			return nil, exit.BadInput(fmt.Errorf("--set %q: want KEY=VALUE", kv))
 		}
 		if err := s.Set(k, v); err != nil {
-			return nil, harness.BadInput(err)
+			return nil, exit.BadInput(err)
 		}
 	}
 	if errs := s.Validate(); len(errs) > 0 {
-		return nil, harness.BadInput(errors.Join(errs...))
+		return nil, exit.BadInput(errors.Join(errs...))
 	}
 	if f.runtime != "docker" {
 		if err := harness.CheckCapacity(s); err != nil {
@@ -138,7 +139,7 @@ func runtimeNamed(env Env, name string, quiet bool) (system.Runtime, error) {
 	case "docker":
 		return newDockerRuntime(env, quiet), nil
 	}
-	return nil, harness.BadInput(fmt.Errorf("--runtime: %q is not embedded or docker", name))
+	return nil, exit.BadInput(fmt.Errorf("--runtime: %q is not embedded or docker", name))
 }
 
 // runDir returns a new run id and the directory a run, suite or sweep
@@ -199,7 +200,7 @@ Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input,
 				return err
 			}
 			if err := reports.WriteRun(dir, r); err != nil {
-				return harness.CannotRun(fmt.Errorf("writing the report: %w", err))
+				return exit.CannotRun(fmt.Errorf("writing the report: %w", err))
 			}
 			if f.json {
 				err = reports.JSON(env.Stdout, r)

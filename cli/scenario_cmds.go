@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/exit"
 	"paydrill/reports"
 	"paydrill/scenarios"
 )
@@ -47,7 +48,7 @@ Exit 2 when any file has a problem.`,
 				}
 			}
 			if bad > 0 {
-				return harness.BadInput(fmt.Errorf("%d of %d files have problems", bad, len(args)))
+				return exit.BadInput(fmt.Errorf("%d of %d files have problems", bad, len(args)))
 			}
 			return nil
 		},

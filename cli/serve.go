@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"paydrill/harness"
+	"paydrill/harness/exit"
 	"paydrill/sim/roles"
 	"paydrill/sim/service"
 )
@@ -25,7 +25,7 @@ starting with "{", keys as in the role's JSON config), then flags.
 Every role serves GET /healthz, and stateful ones GET /admin/export (NDJSON).`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return harness.BadInput(fmt.Errorf("unknown role %q (see paydrill serve --help)", args[0]))
+			return exit.BadInput(fmt.Errorf("unknown role %q (see paydrill serve --help)", args[0]))
 		},
 	}
 	for _, role := range serveRoles() {
@@ -46,19 +46,19 @@ func newServeRole(env Env, role roles.Role) *cobra.Command {
 			if config != "" {
 				var err error
 				if cfg, err = withJSON(role, config, cmd.Flags()); err != nil {
-					return harness.BadInput(fmt.Errorf("serve %s: %w", role.Name, err))
+					return exit.BadInput(fmt.Errorf("serve %s: %w", role.Name, err))
 				}
 			}
 			if err := cfg.Validate(); err != nil {
-				return harness.BadInput(fmt.Errorf("serve %s: %w", role.Name, err))
+				return exit.BadInput(fmt.Errorf("serve %s: %w", role.Name, err))
 			}
 			h, err := cfg.Build()
 			if err != nil {
-				return harness.CannotRun(fmt.Errorf("serve %s: %w", role.Name, err))
+				return exit.CannotRun(fmt.Errorf("serve %s: %w", role.Name, err))
 			}
 			srv, err := service.Start(listen, h)
 			if err != nil {
-				return harness.CannotRun(fmt.Errorf("serve %s: %w", role.Name, err))
+				return exit.CannotRun(fmt.Errorf("serve %s: %w", role.Name, err))
 			}
 			fmt.Fprintf(env.Stderr, "paydrill serve %s: listening on %s\n", role.Name, srv.URL())
 			<-cmd.Context().Done()

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/exit"
 	"paydrill/harness/result"
 	"paydrill/harness/system"
 	"paydrill/reports"
@@ -47,7 +48,7 @@ could not run a scenario, or could not keep up with the model in one
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if parallel < 1 {
-				return harness.BadInput(fmt.Errorf("%s: --parallel must be 1 or more, got %d", cmd.CommandPath(), parallel))
+				return exit.BadInput(fmt.Errorf("%s: --parallel must be 1 or more, got %d", cmd.CommandPath(), parallel))
 			}
 			rt, err := runtimeNamed(env, f.runtime, f.quiet)
 			if err != nil {
@@ -60,11 +61,11 @@ could not run a scenario, or could not keep up with the model in one
 			id, dir := f.runDir("suite")
 			res := runSuite(cmd.Context(), env, &f, rt, runs, dir, id, parallel)
 			if err := reports.WriteSuite(dir, res); err != nil {
-				return harness.CannotRun(fmt.Errorf("writing suite.json: %w", err))
+				return exit.CannotRun(fmt.Errorf("writing suite.json: %w", err))
 			}
 			if junit != "" {
 				if err := writeJUnit(junit, res); err != nil {
-					return harness.CannotRun(err)
+					return exit.CannotRun(err)
 				}
 			}
 			if f.json {
@@ -148,7 +149,7 @@ func suiteScenarios(cmd *cobra.Command, f *runFlags, stderr io.Writer, args []st
 		for _, e := range errs {
 			fmt.Fprintln(stderr, e)
 		}
-		return nil, harness.BadInput(fmt.Errorf("%d of %d scenarios have problems; nothing ran", max(bad, 1), len(paths)))
+		return nil, exit.BadInput(fmt.Errorf("%d of %d scenarios have problems; nothing ran", max(bad, 1), len(paths)))
 	}
 	return runs, nil
 }
@@ -281,7 +282,7 @@ func suiteExit(s *reports.Suite) error {
 		}
 	}
 	if len(broken) > 0 {
-		return harness.CannotRun(fmt.Errorf("%d of %d scenarios could not run or be trusted:\n  %s",
+		return exit.CannotRun(fmt.Errorf("%d of %d scenarios could not run or be trusted:\n  %s",
 			len(broken), len(s.Scenarios), strings.Join(broken, "\n  ")))
 	}
 	if failed {

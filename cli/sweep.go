@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/exit"
 	"paydrill/harness/result"
 	"paydrill/reports"
 )
@@ -37,18 +38,18 @@ run (harness.saturated; see --allow-saturated).`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.json && csvOut {
-				return harness.BadInput(fmt.Errorf("%s: --json and --csv: choose one", cmd.CommandPath()))
+				return exit.BadInput(fmt.Errorf("%s: --json and --csv: choose one", cmd.CommandPath()))
 			}
 			var axes []harness.Axis
 			for _, kv := range f.sets {
 				a, err := harness.ParseAxis(kv)
 				if err != nil {
-					return harness.BadInput(err)
+					return exit.BadInput(err)
 				}
 				axes = append(axes, a)
 			}
 			if len(axes) == 0 {
-				return harness.BadInput(fmt.Errorf("%s: nothing to sweep: give at least one --set KEY=V1,V2,...", cmd.CommandPath()))
+				return exit.BadInput(fmt.Errorf("%s: nothing to sweep: give at least one --set KEY=V1,V2,...", cmd.CommandPath()))
 			}
 			plain := f
 			plain.sets = nil
@@ -63,7 +64,7 @@ run (harness.saturated; see --allow-saturated).`,
 			id, dir := f.runDir("sweep-" + base.Name)
 			opt := harness.SweepOptions{Runtime: rt, Dir: dir, RunID: id, KeepSpeed: f.keepSpeed(), ProxyAll: f.proxyAll, Finished: func(row result.SweepRow) error {
 				if err := reports.WriteRun(row.Result.OutDir, row.Result); err != nil {
-					return harness.CannotRun(fmt.Errorf("writing the report of %s: %w", row.Settings, err))
+					return exit.CannotRun(fmt.Errorf("writing the report of %s: %w", row.Settings, err))
 				}
 				return nil
 			}}
@@ -75,7 +76,7 @@ run (harness.saturated; see --allow-saturated).`,
 				return err
 			}
 			if err := writeSweep(dir, res); err != nil {
-				return harness.CannotRun(fmt.Errorf("writing sweep.json: %w", err))
+				return exit.CannotRun(fmt.Errorf("writing sweep.json: %w", err))
 			}
 			switch {
 			case f.json:

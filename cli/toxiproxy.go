@@ -8,7 +8,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"paydrill/harness"
+	"paydrill/harness/exit"
 	"paydrill/sim/service"
 )
 
@@ -31,7 +31,7 @@ this process. GET /version answers when the server is up.`,
 			api := toxiproxy.NewServer(metrics, zerolog.Nop())
 			srv, err := service.Start(listen, api.Routes())
 			if err != nil {
-				return harness.CannotRun(fmt.Errorf("serve toxiproxy: %w", err))
+				return exit.CannotRun(fmt.Errorf("serve toxiproxy: %w", err))
 			}
 			fmt.Fprintf(env.Stderr, "paydrill serve toxiproxy: listening on %s\n", srv.URL())
 			<-cmd.Context().Done()

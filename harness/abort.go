@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"paydrill/harness/checker"
 	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
@@ -96,7 +97,7 @@ func (a *abortWatch) check(ctx context.Context) string {
 	ev.Orders, ev.Outcomes = a.traffic.SoFar()
 	ev.Faults = appliedFaults(a.sched.Windows(), elapsed)
 	ev.Began, ev.LoadWall, ev.Speed, ev.RTOWindow = a.began, elapsed, a.plan.Speed, a.plan.RTOWindow
-	r := Check(ev)
+	r := checker.Check(ev)
 	r.Seed, r.Speed, r.ModelDurationS = a.plan.Seed, a.plan.Speed, elapsed.Seconds()*a.plan.Speed
 	for _, c := range a.conds {
 		if v, ok := r.Lookup(c.Key); ok && c.Eval(v, true) {
@@ -124,8 +125,8 @@ func appliedFaults(ws []fault.Window, now time.Duration) []fault.Window {
 }
 
 // snapshot reads what the checker needs from every store, keeping no copy.
-func snapshot(ctx context.Context, client *http.Client, sys *system.System) (Evidence, error) {
-	var ev Evidence
+func snapshot(ctx context.Context, client *http.Client, sys *system.System) (checker.Evidence, error) {
+	var ev checker.Evidence
 	url := func(role string) string { return sys.Components[role] + wire.PathExport }
 	var errs [5]error
 	ev.Ledger, errs[0] = service.Fetch[wire.Charge](ctx, client, url("gateway"))

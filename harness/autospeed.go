@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"paydrill/harness/embedded"
+	"paydrill/harness/exit"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/topology"
@@ -92,7 +93,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "paydrill-calibrate-")
 	if err != nil {
-		return nil, CannotRun(err)
+		return nil, exit.CannotRun(err)
 	}
 	defer os.RemoveAll(dir)
 	opt := BenchOptions{Dir: dir}
@@ -107,12 +108,12 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 	p.Gateway.Latency = dist.Spec{Kind: "const", Value: calibrationLatency.Seconds()}
 	sys, err := embedded.Runtime{}.Start(ctx, p.Topology(), dir)
 	if err != nil {
-		return nil, CannotRun(fmt.Errorf("measuring the machine: boot: %w", err))
+		return nil, exit.CannotRun(fmt.Errorf("measuring the machine: boot: %w", err))
 	}
 	defer sys.Close()
 	client := &http.Client{Timeout: 10 * time.Second}
 	if err := WaitHealthy(ctx, client, sys); err != nil {
-		return nil, CannotRun(fmt.Errorf("measuring the machine: %w", err))
+		return nil, exit.CannotRun(fmt.Errorf("measuring the machine: %w", err))
 	}
 	lag := &lagMeter{}
 	lagCtx, stopLag := context.WithCancel(ctx)
@@ -123,7 +124,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 	idle0 := readCPU()
 	select {
 	case <-ctx.Done():
-		return nil, CannotRun(ctx.Err())
+		return nil, exit.CannotRun(ctx.Err())
 	case <-time.After(idleWatch):
 	}
 	idle1 := readCPU()
@@ -138,16 +139,16 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 	for i := range light {
 		select {
 		case <-ctx.Done():
-			return nil, CannotRun(ctx.Err())
+			return nil, exit.CannotRun(ctx.Err())
 		case <-tick.C:
 		}
 		req, err := load.OrderRequest(ctx, sys.Edge, orders.Order(i))
 		if err != nil {
-			return nil, CannotRun(err)
+			return nil, exit.CannotRun(err)
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, CannotRun(fmt.Errorf("measuring the machine: %w", err))
+			return nil, exit.CannotRun(fmt.Errorf("measuring the machine: %w", err))
 		}
 		resp.Body.Close()
 	}
@@ -158,7 +159,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 	for i := 1; i <= sys.Dynos; i++ {
 		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[topology.DynoName(i)]+wire.PathExport)
 		if err != nil {
-			return nil, CannotRun(fmt.Errorf("measuring the machine: %w", err))
+			return nil, exit.CannotRun(fmt.Errorf("measuring the machine: %w", err))
 		}
 		for _, r := range recs {
 			if r.Outcome == wire.StateCharged {
@@ -167,7 +168,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 		}
 	}
 	if len(m.Works) < light/2 {
-		return nil, CannotRun(fmt.Errorf("measuring the machine: only %d of %d orders were charged", len(m.Works), light))
+		return nil, exit.CannotRun(fmt.Errorf("measuring the machine: only %d of %d orders were charged", len(m.Works), light))
 	}
 	sort.Slice(m.Works, func(i, j int) bool { return m.Works[i] < m.Works[j] })
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -340,11 +341,11 @@ type overrunModel struct {
 func newOverrunModel(s *scenarios.Scenario) (*overrunModel, error) {
 	sd, err := s.System.Dynos.ServiceTime.Spec().Dist()
 	if err != nil {
-		return nil, BadInput(fmt.Errorf("system.dynos.service_time: %w", err))
+		return nil, exit.BadInput(fmt.Errorf("system.dynos.service_time: %w", err))
 	}
 	gd, err := s.System.Gateway.Latency.Spec().Dist()
 	if err != nil {
-		return nil, BadInput(fmt.Errorf("system.gateway.latency: %w", err))
+		return nil, exit.BadInput(fmt.Errorf("system.gateway.latency: %w", err))
 	}
 	const n = 2000
 	r := rand.New(rand.NewSource(s.Seed))

@@ -21,7 +21,9 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"paydrill/harness/checker"
 	"paydrill/harness/embedded"
+	"paydrill/harness/exit"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
 	"paydrill/harness/system"
@@ -131,7 +133,7 @@ func Bench(ctx context.Context, opt BenchOptions) (*BenchResult, error) {
 	}
 	bare, err := service.Start("127.0.0.1:0", bareHandler())
 	if err != nil {
-		return nil, CannotRun(fmt.Errorf("ceiling: %w", err))
+		return nil, exit.CannotRun(fmt.Errorf("ceiling: %w", err))
 	}
 	body := []byte(`{"reference":"ord-0000001","customer":"cus_00001","amount_cents":3500,"card_token":"tok_00001"}`)
 	res.Ceiling = fullRate(ctx, opt, func(i int, t *vegeta.Target) {
@@ -140,7 +142,7 @@ func Bench(ctx context.Context, opt BenchOptions) (*BenchResult, error) {
 	}, func(r *vegeta.Result) bool { return r.Code == http.StatusOK })
 	_ = bare.Close()
 	if ctx.Err() != nil {
-		return nil, CannotRun(ctx.Err())
+		return nil, exit.CannotRun(ctx.Err())
 	}
 
 	for _, all := range []bool{false, true} {
@@ -205,17 +207,17 @@ func benchPipeline(ctx context.Context, opt BenchOptions, proxyAll bool) (th Thr
 	dir := filepath.Join(opt.Dir, map[bool]string{false: "direct", true: "proxied"}[proxyAll])
 	sys, err := embedded.Runtime{}.Start(ctx, p.Topology(), dir)
 	if err != nil {
-		return th, overhead, CannotRun(fmt.Errorf("pipeline: boot: %w", err))
+		return th, overhead, exit.CannotRun(fmt.Errorf("pipeline: boot: %w", err))
 	}
 	defer sys.Close()
 	if err := WaitHealthy(ctx, &http.Client{Timeout: 10 * time.Second}, sys); err != nil {
-		return th, overhead, CannotRun(fmt.Errorf("pipeline: %w", err))
+		return th, overhead, exit.CannotRun(fmt.Errorf("pipeline: %w", err))
 	}
 	orders := load.OrderSource{Seed: p.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount}
 	profile := opt.Profile != nil && !proxyAll
 	if profile {
 		if err := pprof.StartCPUProfile(opt.Profile); err != nil {
-			return th, overhead, CannotRun(fmt.Errorf("cpu profile: %w", err))
+			return th, overhead, exit.CannotRun(fmt.Errorf("cpu profile: %w", err))
 		}
 	}
 	th = fullRate(ctx, opt, func(i int, t *vegeta.Target) {
@@ -287,7 +289,7 @@ func fullRate(ctx context.Context, opt BenchOptions, target func(int, *vegeta.Ta
 	}
 	sort.Float64s(lat)
 	if n := len(lat); n > 0 {
-		out.Latency = result.Percentiles{P50: quantile(lat, 0.5), P95: quantile(lat, 0.95), P99: quantile(lat, 0.99), Max: lat[n-1]}
+		out.Latency = result.Percentiles{P50: checker.Quantile(lat, 0.5), P95: checker.Quantile(lat, 0.95), P99: checker.Quantile(lat, 0.99), Max: lat[n-1]}
 	}
 	return out
 }
@@ -339,7 +341,7 @@ func dynoOverhead(ctx context.Context, sys *system.System) (mean, p99 float64) {
 		sum += x
 	}
 	sort.Float64s(xs)
-	return sum / float64(len(xs)), quantile(xs, 0.99)
+	return sum / float64(len(xs)), checker.Quantile(xs, 0.99)
 }
 
 // heapPeak samples the Go heap in use.

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"paydrill/harness/checker"
+	"paydrill/harness/exit"
 	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
@@ -34,7 +36,7 @@ type Options struct {
 	AbortIf []scenarios.Expectation
 	// Evidence, when not nil, receives what the checker was given, so
 	// that windowed expectations can check part of the run again.
-	Evidence *Evidence
+	Evidence *checker.Evidence
 	// KeepSpeed runs a scenario at its speed even when the runtime has a
 	// lower SpeedLimit (see RunScenario): the user chose the speed.
 	KeepSpeed bool
@@ -55,34 +57,34 @@ type speedLimiter interface{ SpeedLimit() float64 }
 func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	wallStart := time.Now()
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
-		return nil, CannotRun(err)
+		return nil, exit.CannotRun(err)
 	}
 	// A fault the runtime cannot apply is bad input, found before anything
 	// starts.
 	for _, f := range p.Faults {
 		if !opt.Runtime.Supports(f.Toxic) {
-			return nil, BadInput(fmt.Errorf("fault %d (%s %s) is a container fault: the %s runtime cannot apply it; it needs --runtime docker",
+			return nil, exit.BadInput(fmt.Errorf("fault %d (%s %s) is a container fault: the %s runtime cannot apply it; it needs --runtime docker",
 				f.Index, f.Toxic, f.Link, opt.Runtime.Name()))
 		}
 	}
 	sys, err := opt.Runtime.Start(ctx, p.Topology(), opt.Dir)
 	if err != nil {
-		return nil, CannotRun(fmt.Errorf("boot: %w", err))
+		return nil, exit.CannotRun(fmt.Errorf("boot: %w", err))
 	}
 	defer sys.Close()
 	client := &http.Client{Timeout: 10 * time.Second}
 	if err := WaitHealthy(ctx, client, sys); err != nil {
-		return nil, CannotRun(err)
+		return nil, exit.CannotRun(err)
 	}
 
 	results, err := os.Create(filepath.Join(opt.Dir, "results.ndjson"))
 	if err != nil {
-		return nil, CannotRun(err)
+		return nil, exit.CannotRun(err)
 	}
 	defer results.Close()
 	sentLog, err := os.Create(filepath.Join(opt.Dir, "orders.ndjson"))
 	if err != nil {
-		return nil, CannotRun(err)
+		return nil, exit.CannotRun(err)
 	}
 	defer sentLog.Close()
 	traffic := &load.Run{
@@ -130,18 +132,18 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	if err != nil {
 		stop()
 		bg.Wait()
-		return nil, CannotRun(fmt.Errorf("load: %w", err))
+		return nil, exit.CannotRun(fmt.Errorf("load: %w", err))
 	}
 	if ctx.Err() != nil {
 		stop()
 		bg.Wait()
-		return nil, CannotRun(fmt.Errorf("interrupted: %w", ctx.Err()))
+		return nil, exit.CannotRun(fmt.Errorf("interrupted: %w", ctx.Err()))
 	}
 	// Faults without an end last as long as the load; lift them all.
 	if err := sys.Links.Heal(); err != nil {
 		stop()
 		bg.Wait()
-		return nil, CannotRun(fmt.Errorf("healing links: %w", err))
+		return nil, exit.CannotRun(fmt.Errorf("healing links: %w", err))
 	}
 	settled, pending := settle(ctx, client, sys, p, opt.Progress)
 	stop()
@@ -149,7 +151,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 
 	ev, err := collect(ctx, client, sys, opt.Dir)
 	if err != nil {
-		return nil, CannotRun(fmt.Errorf("collecting stores: %w", err))
+		return nil, exit.CannotRun(fmt.Errorf("collecting stores: %w", err))
 	}
 	ev.Orders, ev.Outcomes = traffic.SoFar()
 	ev.Faults = sched.Windows()
@@ -162,7 +164,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 		}
 	}
 	ev.Began, ev.LoadWall, ev.Speed, ev.RTOWindow = began, loadWall, p.Speed, p.RTOWindow
-	r := Check(ev)
+	r := checker.Check(ev)
 
 	r.Scenario, r.Runtime, r.Seed, r.Speed = p.Name, opt.Runtime.Name(), p.Seed, p.Speed
 	r.ModelDurationS = p.Load.Total().Seconds() * p.Speed
@@ -262,7 +264,7 @@ func pendingWork(ctx context.Context, client *http.Client, sys *system.System, p
 		if err := errors.Join(err1, err2); err != nil {
 			return "replay status unknown: " + err.Error()
 		}
-		if n := replayProgress(Evidence{Captured: captured, Replays: replays}).Pending; n > 0 {
+		if n := checker.ReplayProgress(checker.Evidence{Captured: captured, Replays: replays}).Pending; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d orders to replay", n))
 		}
 	}
@@ -270,7 +272,7 @@ func pendingWork(ctx context.Context, client *http.Client, sys *system.System, p
 	if err != nil {
 		return "reconcile status unknown: " + err.Error()
 	}
-	if n := reconcileProgress(Evidence{DB: orders}).Pending; n > 0 {
+	if n := checker.ReconcileProgress(checker.Evidence{DB: orders}).Pending; n > 0 {
 		parts = append(parts, fmt.Sprintf("%d orders to reconcile", n))
 	}
 	return strings.Join(parts, ", ")
@@ -278,8 +280,8 @@ func pendingWork(ctx context.Context, client *http.Client, sys *system.System, p
 
 // collect reads every store through its export and keeps a copy of each in
 // the run's directory.
-func collect(ctx context.Context, client *http.Client, sys *system.System, dir string) (Evidence, error) {
-	var ev Evidence
+func collect(ctx context.Context, client *http.Client, sys *system.System, dir string) (checker.Evidence, error) {
+	var ev checker.Evidence
 	exports := filepath.Join(dir, "exports")
 	if err := os.MkdirAll(exports, 0o755); err != nil {
 		return ev, err

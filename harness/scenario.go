@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"paydrill/harness/checker"
+	"paydrill/harness/exit"
 	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
@@ -38,7 +40,7 @@ func exactGatewayLink(s *scenarios.Scenario) bool {
 // divided by speed, every rate multiplied by it.
 func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 	if s.Speed <= 0 {
-		return nil, BadInput(fmt.Errorf("speed must be greater than 0"))
+		return nil, exit.BadInput(fmt.Errorf("speed must be greater than 0"))
 	}
 	sp := s.Speed
 	wall := func(d time.Duration) time.Duration { return time.Duration(float64(d) / sp) }
@@ -91,7 +93,7 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 
 	amount, err := s.Load.Amount.Spec().Dist()
 	if err != nil {
-		return nil, BadInput(fmt.Errorf("load.amount: %w", err))
+		return nil, exit.BadInput(fmt.Errorf("load.amount: %w", err))
 	}
 	p.Load = load.Plan{
 		Stages:    stages(s, sp),
@@ -155,7 +157,7 @@ func stages(s *scenarios.Scenario, sp float64) []load.Stage {
 // Evaluate judges every expectation against the result and sets the
 // verdict. It has no evidence, so windowed expectations fail: RunScenario
 // judges them (see Judge).
-func Evaluate(r *result.Result, exps []scenarios.Expectation) { Judge(r, nil, exps) }
+func Evaluate(r *result.Result, exps []scenarios.Expectation) { checker.Judge(r, nil, exps) }
 
 // RunScenario plans, runs and judges one scenario.
 //
@@ -200,7 +202,7 @@ func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt O
 	if opt.ProxyAll {
 		p.ProxyEvery = true
 	}
-	var ev Evidence
+	var ev checker.Evidence
 	opt.AbortIf, opt.Evidence = s.AbortIf, &ev
 	r, err := Run(ctx, p, opt)
 	if err != nil {
@@ -210,9 +212,9 @@ func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt O
 		r.Harness.Notes = append([]string{note}, r.Harness.Notes...)
 	}
 	r.Harness.SpeedAuto = choice
-	Judge(r, &ev, s.Expect)
-	if err := SaveEvidence(opt.Dir, s, r, &ev); err != nil {
-		return nil, CannotRun(fmt.Errorf("saving the evidence: %w", err))
+	checker.Judge(r, &ev, s.Expect)
+	if err := checker.SaveEvidence(opt.Dir, s, r, &ev); err != nil {
+		return nil, exit.CannotRun(fmt.Errorf("saving the evidence: %w", err))
 	}
 	return r, nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"paydrill/harness/exit"
 	"paydrill/harness/result"
 	"paydrill/harness/system"
 	"paydrill/scenarios"
@@ -130,7 +131,7 @@ func SweepScenarios(base *scenarios.Scenario, axes []Axis) ([]result.Settings, [
 		out[i] = s
 	}
 	if len(errs) > 0 {
-		return nil, nil, BadInput(errors.Join(errs...))
+		return nil, nil, exit.BadInput(errors.Join(errs...))
 	}
 	return grid, out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"paydrill/harness/exit"
 	"paydrill/harness/result"
 	"paydrill/scenarios"
 )
@@ -89,10 +90,10 @@ func TestSweepChecksEveryCombinationFirst(t *testing.T) {
 	}
 	// A bad value anywhere in the grid is bad input, said once.
 	_, _, err = SweepScenarios(base, []Axis{{"dynos.count", []string{"2", "0"}}, {"router.strategy", []string{"random", "least-conn"}}})
-	if ExitCode(err) != ExitBadInput || strings.Count(err.Error(), "system.dynos.count") != 1 {
-		t.Fatalf("err = %v (exit %d), want bad input naming system.dynos.count once", err, ExitCode(err))
+	if exit.Code(err) != exit.CodeBadInput || strings.Count(err.Error(), "system.dynos.count") != 1 {
+		t.Fatalf("err = %v (exit %d), want bad input naming system.dynos.count once", err, exit.Code(err))
 	}
-	if _, _, err = SweepScenarios(base, []Axis{{"dynos.cuont", []string{"2"}}}); ExitCode(err) != ExitBadInput {
+	if _, _, err = SweepScenarios(base, []Axis{{"dynos.cuont", []string{"2"}}}); exit.Code(err) != exit.CodeBadInput {
 		t.Fatalf("err = %v for an unknown key, want bad input", err)
 	}
 }

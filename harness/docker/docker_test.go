@@ -21,6 +21,7 @@ import (
 
 	"paydrill/harness"
 	"paydrill/harness/embedded"
+	"paydrill/harness/exit"
 	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/system"
@@ -604,7 +605,7 @@ func TestDockerInterruptedRunLeavesNothing(t *testing.T) {
 		_, err := harness.Run(ctx, p, harness.Options{Runtime: dockerCancelAfterStart{Runtime{Log: newDockerTestLog(t)}, cancel, c.after}, Dir: t.TempDir()})
 		cancel()
 		t.Logf("%s: %v after %v", c.name, err, time.Since(began))
-		if err == nil || harness.ExitCode(err) != harness.ExitCannotRun {
+		if err == nil || exit.Code(err) != exit.CodeCannotRun {
 			t.Fatalf("%s: err = %v, want the run interrupted", c.name, err)
 		}
 		if left := dockerLabelled(t, cli, labelRun+"="+p.RunID, false); len(left) > 0 {

@@ -1,4 +1,4 @@
-package harness
+package checker
 
 import (
 	"testing"
@@ -173,24 +173,5 @@ func TestRTOIsTimeUntilProductionAnswersAgain(t *testing.T) {
 	r = Check(ev)
 	if r.RTOS != nil || r.Outages[0].Recovered {
 		t.Fatalf("rto_s = %v, recovered %v; want null and false", r.RTOS, r.Outages[0].Recovered)
-	}
-}
-
-func TestOrderSourceIsAFunctionOfSeedAndIndex(t *testing.T) {
-	src := load.OrderSource{Seed: 7, Customers: 100, Amount: constCents(3500)}
-	if src.Order(3) != src.Order(3) {
-		t.Fatal("the same seed and index gave different orders")
-	}
-	other := load.OrderSource{Seed: 8, Customers: 100, Amount: constCents(3500)}
-	if src.Order(3).RequestID == other.Order(3).RequestID {
-		t.Fatal("different seeds gave the same request id")
-	}
-	seen := map[string]bool{}
-	for i := 0; i < 1000; i++ {
-		o := src.Order(i)
-		if seen[o.RequestID] || len(o.RequestID) != 32 {
-			t.Fatalf("order %d: request id %q repeated or not 32 hex", i, o.RequestID)
-		}
-		seen[o.RequestID] = true
 	}
 }

@@ -1,4 +1,4 @@
-package harness
+package checker
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"paydrill/harness/exit"
 	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/result"
@@ -183,8 +184,8 @@ func TestCheckLoadRunNamesWhatIsMissing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, _ := savedRunDir(t, s, ev)
 			_, err := LoadRun(tc.spoil(dir))
-			if err == nil || ExitCode(err) != ExitBadInput || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v (exit %d); want exit 2 saying %q", err, ExitCode(err), tc.want)
+			if err == nil || exit.Code(err) != exit.CodeBadInput || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v (exit %d); want exit 2 saying %q", err, exit.Code(err), tc.want)
 			}
 		})
 	}

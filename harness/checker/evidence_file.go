@@ -1,4 +1,4 @@
-package harness
+package checker
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"sort"
 	"time"
 
+	"paydrill/harness/exit"
 	"paydrill/harness/fault"
 	"paydrill/harness/result"
 	"paydrill/scenarios"
@@ -160,30 +161,30 @@ type SavedRun struct {
 // missing or not what it should be.
 func LoadRun(dir string) (*SavedRun, error) {
 	if fi, err := os.Stat(dir); err != nil {
-		return nil, BadInput(err)
+		return nil, exit.BadInput(err)
 	} else if !fi.IsDir() {
-		return nil, BadInput(fmt.Errorf("%s is not a directory (want a run's directory, as --out names it)", dir))
+		return nil, exit.BadInput(fmt.Errorf("%s is not a directory (want a run's directory, as --out names it)", dir))
 	}
 	path := func(name string) string { return filepath.Join(dir, name) }
 	b, err := os.ReadFile(path(EvidenceFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, BadInput(fmt.Errorf("%s is not a run's directory that can be checked again: %s is missing "+
+		return nil, exit.BadInput(fmt.Errorf("%s is not a run's directory that can be checked again: %s is missing "+
 			"(paydrill run writes it beside report.json; runs saved before it did cannot be checked)", dir, path(EvidenceFile)))
 	}
 	if err != nil {
-		return nil, BadInput(err)
+		return nil, exit.BadInput(err)
 	}
 	var se savedEvidence
 	if err := json.Unmarshal(b, &se); err != nil {
-		return nil, BadInput(fmt.Errorf("%s: %w", path(EvidenceFile), err))
+		return nil, exit.BadInput(fmt.Errorf("%s: %w", path(EvidenceFile), err))
 	}
 	switch {
 	case se.Format != EvidenceFormat:
-		return nil, BadInput(fmt.Errorf("%s: format %d; this paydrill reads format %d", path(EvidenceFile), se.Format, EvidenceFormat))
+		return nil, exit.BadInput(fmt.Errorf("%s: format %d; this paydrill reads format %d", path(EvidenceFile), se.Format, EvidenceFormat))
 	case se.Speed <= 0:
-		return nil, BadInput(fmt.Errorf("%s: speed %g: must be greater than 0", path(EvidenceFile), se.Speed))
+		return nil, exit.BadInput(fmt.Errorf("%s: speed %g: must be greater than 0", path(EvidenceFile), se.Speed))
 	case se.Dynos < 1:
-		return nil, BadInput(fmt.Errorf("%s: dynos %d: a run has at least one dyno", path(EvidenceFile), se.Dynos))
+		return nil, exit.BadInput(fmt.Errorf("%s: dynos %d: a run has at least one dyno", path(EvidenceFile), se.Dynos))
 	}
 
 	run := &SavedRun{
@@ -193,7 +194,7 @@ func LoadRun(dir string) (*SavedRun, error) {
 	for i, expr := range se.Expect {
 		e, err := scenarios.ParseExpectation(expr)
 		if err != nil {
-			return nil, BadInput(fmt.Errorf("%s: expect[%d] %q: %w", path(EvidenceFile), i, expr, err))
+			return nil, exit.BadInput(fmt.Errorf("%s: expect[%d] %q: %w", path(EvidenceFile), i, expr, err))
 		}
 		run.Expect = append(run.Expect, e)
 	}
@@ -241,7 +242,7 @@ func LoadRun(dir string) (*SavedRun, error) {
 		})
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, BadInput(err)
+		return nil, exit.BadInput(err)
 	}
 	// As collect orders it: the ledger export is kept as served.
 	sort.Slice(ev.Ledger, func(i, j int) bool { return ev.Ledger[i].CreatedAt.Before(ev.Ledger[j].CreatedAt) })

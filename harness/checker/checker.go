@@ -1,4 +1,4 @@
-package harness
+package checker
 
 import (
 	"fmt"
@@ -175,7 +175,7 @@ func Check(ev Evidence) result.Result {
 			r.RTOS = &v
 		}
 	}
-	r.Replays, r.Reconcile = replayProgress(ev), reconcileProgress(ev)
+	r.Replays, r.Reconcile = ReplayProgress(ev), ReconcileProgress(ev)
 	sort.SliceStable(r.Anomalies, func(i, j int) bool { return r.Anomalies[i].Kind < r.Anomalies[j].Kind })
 	return r
 }
@@ -208,11 +208,11 @@ func percentiles(ms []float64) result.Percentiles {
 		return result.Percentiles{}
 	}
 	sort.Float64s(ms)
-	return result.Percentiles{P50: quantile(ms, 0.50), P95: quantile(ms, 0.95), P99: quantile(ms, 0.99), Max: ms[len(ms)-1]}
+	return result.Percentiles{P50: Quantile(ms, 0.50), P95: Quantile(ms, 0.95), P99: Quantile(ms, 0.99), Max: ms[len(ms)-1]}
 }
 
-// quantile of sorted xs, nearest rank.
-func quantile(xs []float64, q float64) float64 {
+// Quantile of sorted xs, nearest rank: how the checker reads percentiles.
+func Quantile(xs []float64, q float64) float64 {
 	i := int(math.Ceil(q*float64(len(xs)))) - 1
 	return xs[min(max(i, 0), len(xs)-1)]
 }
@@ -232,10 +232,10 @@ func queueTimes(recs []wire.DynoRecord, speed float64) result.QueueTimes {
 		return result.QueueTimes{}
 	}
 	sort.Float64s(ms)
-	return result.QueueTimes{Mean: sum / float64(len(ms)), P99: quantile(ms, 0.99)}
+	return result.QueueTimes{Mean: sum / float64(len(ms)), P99: Quantile(ms, 0.99)}
 }
 
-func replayProgress(ev Evidence) result.Progress {
+func ReplayProgress(ev Evidence) result.Progress {
 	final := map[string]bool{}
 	for _, r := range ev.Replays {
 		if r.Outcome != wire.ReplayError {
@@ -251,7 +251,7 @@ func replayProgress(ev Evidence) result.Progress {
 	return p
 }
 
-func reconcileProgress(ev Evidence) result.Progress {
+func ReconcileProgress(ev Evidence) result.Progress {
 	var p result.Progress
 	for _, o := range ev.DB {
 		if strings.HasPrefix(o.GatewayID, wire.GatewayDownPrefix) {
