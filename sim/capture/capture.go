@@ -83,7 +83,8 @@ func DefaultConfig() Config {
 // Flags registers one flag per setting on fs, defaulting to c's values.
 func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Store, "store", c.Store,
-		"path of the SQLite database where capture stores every accepted raw request, synced to disk before it answers (created if missing)")
+		"path of the SQLite database where capture stores every accepted raw request, synced to disk before it answers "+
+			"(with --ack early, within --flush after it answers) (created if missing)")
 	fs.Int64Var(&c.RiskLimitCents, "risk-limit-cents", c.RiskLimitCents,
 		"risk limit in cents: an order of this amount or more is refused with 402 \"card failed\" and not stored "+
 			"(10000 = $100.00); smaller orders are accepted and later replayed to production")
