@@ -129,6 +129,7 @@ func TestServeBadSettingExitsTwoNamingIt(t *testing.T) {
 		{[]string{"serve", "reconciler", "--match", "vibes", "--db", "http://127.0.0.1:1", "--gateway", "http://127.0.0.1:1"}, "--match"},
 		{[]string{"serve", "dyno", "--config", `{"workers": 2, "backlgo": 1}`}, "backlgo"},
 		{[]string{"serve", "gateway", "--latency", "lognormal:median=5ms"}, "--latency"},
+		{[]string{"serve", "capture", "--ack", "eventually"}, "--ack"},
 		{[]string{"serve", "nosuchrole"}, "nosuchrole"},
 	}
 	for _, tc := range tests {

@@ -75,6 +75,7 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 	p.DB = db.DefaultConfig()
 	p.Capture = capture.DefaultConfig()
 	p.Capture.RiskLimitCents = sys.App.RiskLimit
+	p.Capture.Ack, p.Capture.Flush = sys.Capture.Ack, wd(sys.Capture.Flush)
 
 	p.Replayer = replayer.DefaultConfig()
 	p.Replayer.Mode = sys.Replayer.Mode

@@ -98,6 +98,14 @@ func TestBuiltinContents(t *testing.T) {
 	if d.Faults[0].Attributes["latency"] <= d.System.Edge.FailoverTimeout.Milliseconds() {
 		t.Error("replay-without-dedupe: production must answer later than the failover timeout")
 	}
+	// The kill lands while capture holds every order it took since the
+	// outage began: before its first write, a flush after the first one.
+	e := load("capture-early-ack")
+	if out, kill := e.Faults[0], e.Faults[1]; e.System.Capture.Ack != "early" || out.Link != "edge->router" || out.Toxic != "down" ||
+		kill.Target != "capture" || kill.Toxic != "kill" || kill.At <= out.At || kill.At >= out.At+e.System.Capture.Flush ||
+		exprs(e)[0] != "lost_orders > 0" {
+		t.Errorf("capture-early-ack: %+v, %v", e.System.Capture, e.Faults)
+	}
 	s := load("similar-order-finder")
 	if s.System.Reconciler.Match != "similar" || s.Load.Customers > 50 || s.Load.Amount.Dist != "const" || exprs(s)[0] != "wrong_matches > 0" {
 		t.Errorf("similar-order-finder: %+v", s)

@@ -394,6 +394,14 @@ func TestParseInline(t *testing.T) {
 		{"dist list", "system: {dynos: {service_time: [1, 2]}}\n", `x.yaml:1:32: system.dynos.service_time: want a distribution like {dist: lognormal, median: 50ms, p99: 900ms}, got a list`},
 		// A distribution's unknown key.
 		{"dist key", "system: {dynos: {service_time: {dist: const, valeu: 1s}}}\n", `x.yaml:1:46: system.dynos.service_time.valeu: unknown key (did you mean "value"?)`},
+		// The capture's ack and flush: a misspelt value or key, a flush the
+		// harness would check before, and a good pair.
+		{"capture ack", "system: {capture: {ack: erly}}\n", `x.yaml:1:25: system.capture.ack: unknown ack "erly" (did you mean "early"?)`},
+		{"capture key", "system:\n  capture:\n    flsh: 2s\n", `x.yaml:3:5: system.capture.flsh: unknown key (did you mean "flush"?)`},
+		{"capture flush", "system: {capture: {ack: early, flush: 6s}}\n", `x.yaml:1:39: system.capture.flush: must be at most half of settle.quiet (10s) with ack: early, so capture has written the last orders it acknowledged before the harness checks them, got 6s`},
+		{"capture zero flush", "system: {capture: {flush: 0s}}\n", `x.yaml:1:27: system.capture.flush: must be greater than 0, got 0s`},
+		{"capture early", "system: {capture: {ack: early, flush: 5s}}\n", ""},
+		{"capture long flush durable", "system: {capture: {ack: durable, flush: 1m}}\n", ""},
 		// Integers must fit.
 		{"overflow", "seed: 99999999999999999999\n", `x.yaml:1:7: seed: want an integer, got the number 99999999999999999999`},
 	}
@@ -408,6 +416,32 @@ func TestParseInline(t *testing.T) {
 				t.Errorf("got  %s\nwant %s\n(all: %v)", got, tt.want, errs)
 			}
 		})
+	}
+}
+
+// TestCaptureSettings reads system.capture from a file and from Set.
+func TestCaptureSettings(t *testing.T) {
+	s, errs := Check("x.yaml", []byte("duration: 1m\nsystem:\n  capture: {ack: early, flush: 3s}\nsettle: {quiet: 6s}\n"))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if s.System.Capture != (Capture{Ack: "early", Flush: 3 * time.Second}) {
+		t.Fatalf("capture %+v", s.System.Capture)
+	}
+	if d := Default().System.Capture; d != (Capture{Ack: "durable", Flush: time.Second}) {
+		t.Fatalf("default capture %+v", d)
+	}
+	if err := s.Set("capture.ack", "durable"); err != nil || s.System.Capture.Ack != "durable" {
+		t.Fatalf("Set capture.ack: %v, %+v", err, s.System.Capture)
+	}
+	if err := s.Set("system.capture.flush", "500ms"); err != nil || s.System.Capture.Flush != 500*time.Millisecond {
+		t.Fatalf("Set system.capture.flush: %v, %+v", err, s.System.Capture)
+	}
+	if err := s.Set("capture.ack", "eventually"); err != nil {
+		t.Fatal(err) // the form is fine; Validate says what is wrong
+	}
+	if errs := s.Validate(); len(errs) != 1 || errs[0].Error() != `--set: system.capture.ack: unknown ack "eventually" (one of durable, early)` {
+		t.Fatalf("Validate = %v", errs)
 	}
 }
 

@@ -38,6 +38,7 @@ type Scenario struct {
 // System describes the simulated payment system.
 type System struct {
 	Edge       Edge       `yaml:"edge" doc:"The edge router in front of production; fails orders over to capture."`
+	Capture    Capture    `yaml:"capture" doc:"The failover capture service, which stores the orders the edge fails over and answers as production would."`
 	Router     Router     `yaml:"router" doc:"Production's router, which picks a dyno per order."`
 	Dynos      Dynos      `yaml:"dynos" doc:"Production's pool of app servers."`
 	App        App        `yaml:"app" doc:"What the app on each dyno does with an order."`
@@ -49,6 +50,12 @@ type System struct {
 // Edge is the edge router's configuration.
 type Edge struct {
 	FailoverTimeout time.Duration `yaml:"failover_timeout" doc:"How long the edge waits for production before sending the identical request to capture."`
+}
+
+// Capture is the capture service's configuration.
+type Capture struct {
+	Ack   string        `yaml:"ack" enum:"ack" doc:"When capture answers an order it accepts: durable (once the raw request is synced to its store, as the design requires) or early (at once, the request held in memory and written to the store within flush: the known-bad variant, where a capture killed meanwhile loses orders the customer was told succeeded)."`
+	Flush time.Duration `yaml:"flush" doc:"With ack: early, the longest an acknowledged order waits in memory before capture writes it to its store (the first order of an empty buffer starts the clock); at most half of settle.quiet. Unused with ack: durable."`
 }
 
 // Router is production's router configuration.
@@ -226,8 +233,9 @@ func Default() Scenario {
 		Speed:    1,
 		Duration: 2 * time.Minute,
 		System: System{
-			Edge:   Edge{FailoverTimeout: 15 * time.Second},
-			Router: Router{Strategy: "random", Timeout: 30 * time.Second},
+			Edge:    Edge{FailoverTimeout: 15 * time.Second},
+			Capture: Capture{Ack: "durable", Flush: time.Second},
+			Router:  Router{Strategy: "random", Timeout: 30 * time.Second},
 			Dynos: Dynos{Count: 5, Workers: 2, Backlog: 50,
 				ServiceTime: TimeDist{Dist: "lognormal", Median: 50 * time.Millisecond, P99: 900 * time.Millisecond}},
 			App:        App{GatewayTimeout: 10 * time.Second, RiskLimit: 100_00, Dedupe: "claim"},
@@ -254,6 +262,7 @@ func newFault() Fault { return Fault{Stream: "downstream"} }
 // kinds (see enumValues).
 var enums = map[string][]string{
 	"strategy":    {"random", "round-robin", "least-conn", "p2c"},
+	"ack":         {"durable", "early"},
 	"arrivals":    {"constant", "poisson"},
 	"dedupe":      {"off", "check", "claim"},
 	"match":       {"similar", "reference"},

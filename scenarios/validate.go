@@ -14,8 +14,8 @@ import (
 // Validate checks that the scenario's values make sense, alone and
 // together, and returns every problem at once (in file order), each an
 // *Error naming the file, line, column and key path of the value at fault:
-// non-positive durations, rates and counts, unknown strategy, dedupe, match,
-// replay mode, toxic, stream, link or target, dyno indexes out of range,
+// non-positive durations, rates and counts, unknown strategy, ack, dedupe,
+// match, replay mode, toxic, stream, link or target, dyno indexes out of range,
 // faults starting after the end, attributes a toxic does not have,
 // distributions with missing, foreign or invalid parameters, and
 // expectations that do not parse. It returns nil when the scenario is valid.
@@ -94,6 +94,13 @@ func (v *validator) run() {
 
 	sys := &s.System
 	v.positive("system.edge.failover_timeout", sys.Edge.FailoverTimeout)
+	v.enum("system.capture.ack", sys.Capture.Ack, "ack")
+	v.positive("system.capture.flush", sys.Capture.Flush)
+	if sys.Capture.Ack == "early" && sys.Capture.Flush > 0 && s.Settle.Quiet > 0 && 2*sys.Capture.Flush > s.Settle.Quiet {
+		v.errorf("system.capture.flush", "must be at most half of settle.quiet (%s) with ack: early, so capture has written "+
+			"the last orders it acknowledged before the harness checks them, got %s",
+			FormatDuration(s.Settle.Quiet), FormatDuration(sys.Capture.Flush))
+	}
 	v.enum("system.router.strategy", sys.Router.Strategy, "strategy")
 	v.positive("system.router.timeout", sys.Router.Timeout)
 	v.atLeast("system.dynos.count", sys.Dynos.Count, 1)

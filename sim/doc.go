@@ -66,8 +66,11 @@
 //
 // capture: POST /orders → risk assertion (amount_cents < risk_limit_cents,
 // else 402 "card failed", not stored); the raw request stored and synced to
-// disk before answering 201 wire.OrderAnswer, exactly production's shape. The
-// same request id twice is stored once. Export: wire.CapturedRequest.
+// disk before answering 201 wire.OrderAnswer, exactly production's shape
+// (with ack early, the known-bad variant: answered at once, stored within
+// flush or on a graceful close, lost if capture dies first). The same
+// request id twice is stored once. Export: wire.CapturedRequest (what the
+// store holds).
 //
 // replayer: POST /replay starts a pass (202); mode auto also starts one every
 // interval while capture holds orders not yet replayed and production's
