@@ -32,8 +32,8 @@ type Evidence struct {
 	RTOWindow  time.Duration // model
 }
 
-// maxEvidence bounds the anomalies listed per kind; the counts stay exact.
-const maxEvidence = 50
+// MaxEvidence bounds the anomalies listed per kind; the counts stay exact.
+const MaxEvidence = 50
 
 // Check computes every figure of DESIGN.md's checker from the evidence.
 // It is pure: the same evidence gives the same result.
@@ -80,7 +80,7 @@ func Check(ev Evidence) result.Result {
 	counts := map[string]int{}
 	add := func(kind string, o load.SentOrder, out load.Outcome, cs []wire.Charge, detail string) {
 		counts[kind]++
-		if counts[kind] > maxEvidence {
+		if counts[kind] > MaxEvidence {
 			return
 		}
 		r.Anomalies = append(r.Anomalies, result.Anomaly{
