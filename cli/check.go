@@ -18,7 +18,7 @@ import (
 )
 
 func newCheck(env Env) *cobra.Command {
-	var asJSON, allowSaturated bool
+	var asJSON, allowSaturated, allowUnsettled bool
 	var junit string
 	var expects []string
 	cmd := &cobra.Command{
@@ -73,7 +73,10 @@ written.`,
 					exps = append(exps, e)
 				}
 			}
-			r := run.Check(exps)
+			allow := run.Allow
+			allow.Saturated = allow.Saturated || allowSaturated
+			allow.Unsettled = allow.Unsettled || allowUnsettled
+			r := run.Check(exps, allow)
 			if junit != "" {
 				s := &reports.Suite{Scenarios: []reports.SuiteRun{{Result: r}}}
 				s.Judge()
@@ -110,7 +113,9 @@ written.`,
 	fs.StringArrayVar(&expects, "expect", nil, "judge this expectation instead of the saved ones, e.g. 'double_charges == 0' or "+
 		"'during fault 1: failover_rate > 90%' (repeatable; the saved ones are in evidence.json)")
 	fs.BoolVar(&allowSaturated, "allow-saturated", false,
-		"exit as usual even when the run was saturated (harness.saturated: its figures are not to be trusted); without it such a run exits 3 after its report")
+		"exit as usual even when the run was saturated (harness.saturated: its figures are not to be trusted) and judge its expectations; without it such a run fails and exits 3 after its report")
+	fs.BoolVar(&allowUnsettled, "allow-unsettled", false,
+		"judge the expectations of a run that did not settle instead of failing it (as the run did when it was allowed to)")
 	return cmd
 }
 

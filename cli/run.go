@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"paydrill/harness"
+	"paydrill/harness/checker"
 	"paydrill/harness/embedded"
 	"paydrill/harness/exit"
 	"paydrill/harness/system"
@@ -34,8 +35,12 @@ type runFlags struct {
 	// fault names.
 	proxyAll bool
 	// allowSaturated keeps the exit code of a run the harness could not
-	// keep up with (harness.saturated) at 0/1 instead of 3.
+	// keep up with (harness.saturated) at 0/1 instead of 3, and judges
+	// its expectations.
 	allowSaturated bool
+	// allowUnsettled judges the expectations of a run that did not
+	// settle instead of failing it.
+	allowUnsettled bool
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -52,7 +57,10 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
 	fs.BoolVar(&f.allowSaturated, "allow-saturated", false,
 		"exit as usual even when the harness could not keep up with the model (harness.saturated: the speed is too high for "+
-			"this machine and the figures are not to be trusted); without it such a run exits 3 after its report")
+			"this machine and the figures are not to be trusted) and judge its expectations; without it such a run fails and exits 3 after its report")
+	fs.BoolVar(&f.allowUnsettled, "allow-unsettled", false,
+		"judge the expectations of a run that did not settle by settle.timeout (replays or reconciliation still pending), "+
+			"as settle.required: false does; without it such a run fails")
 }
 
 // saturated is the error ending a command whose runs could not keep up,
@@ -128,7 +136,12 @@ func (f *runFlags) keepSpeed() bool {
 // options are the harness options these flags ask for; cal is shared by
 // the runs of one command (nil: each run measures the machine itself).
 func (f *runFlags) options(rt system.Runtime, dir string, cal *harness.Calibrator) harness.Options {
-	return harness.Options{Runtime: rt, Dir: dir, KeepSpeed: f.keepSpeed(), ProxyAll: f.proxyAll, Calibrator: cal}
+	return harness.Options{Runtime: rt, Dir: dir, KeepSpeed: f.keepSpeed(), ProxyAll: f.proxyAll, Calibrator: cal, Allow: f.allow()}
+}
+
+// allow is what the user accepts of untrustworthy figures.
+func (f *runFlags) allow() checker.Allow {
+	return checker.Allow{Unsettled: f.allowUnsettled, Saturated: f.allowSaturated}
 }
 
 // runtimeNamed returns the runtime the --runtime flag names.

@@ -62,7 +62,7 @@ run (harness.saturated; see --allow-saturated).`,
 				return err
 			}
 			id, dir := f.runDir("sweep-" + base.Name)
-			opt := harness.SweepOptions{Runtime: rt, Dir: dir, RunID: id, KeepSpeed: f.keepSpeed(), ProxyAll: f.proxyAll, Finished: func(row result.SweepRow) error {
+			opt := harness.SweepOptions{Runtime: rt, Dir: dir, RunID: id, KeepSpeed: f.keepSpeed(), ProxyAll: f.proxyAll, Allow: f.allow(), Finished: func(row result.SweepRow) error {
 				if err := reports.WriteRun(row.Result.OutDir, row.Result); err != nil {
 					return exit.CannotRun(fmt.Errorf("writing the report of %s: %w", row.Settings, err))
 				}

@@ -46,6 +46,9 @@ type Options struct {
 	// Calibrator measures the machine for speed: auto; nil measures
 	// afresh for this run. A suite or a sweep shares one.
 	Calibrator *Calibrator
+	// Allow lets a run that did not settle, or that the harness could
+	// not keep up with, pass on its expectations (see checker.Trust).
+	Allow checker.Allow
 }
 
 // speedLimiter is a runtime that cannot keep the model above a speed.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"paydrill/harness/checker"
 	"paydrill/harness/exit"
 	"paydrill/harness/result"
 	"paydrill/harness/system"
@@ -102,6 +103,8 @@ type SweepOptions struct {
 	// sweep measures the machine once for all its rows.
 	ProxyAll   bool
 	Calibrator *Calibrator
+	// Allow: see Options.
+	Allow checker.Allow
 }
 
 // SweepScenarios applies every combination of the axes to base and
@@ -156,7 +159,7 @@ func Sweep(ctx context.Context, base *scenarios.Scenario, axes []Axis, opt Sweep
 		}
 		dir := filepath.Join(opt.Dir, rowDir(i, grid[i]))
 		r, err := RunScenario(ctx, s, fmt.Sprintf("%s-%d", opt.RunID, i+1),
-			Options{Runtime: opt.Runtime, Dir: dir, Progress: opt.Progress, KeepSpeed: keep, ProxyAll: opt.ProxyAll, Calibrator: cal})
+			Options{Runtime: opt.Runtime, Dir: dir, Progress: opt.Progress, KeepSpeed: keep, ProxyAll: opt.ProxyAll, Calibrator: cal, Allow: opt.Allow})
 		if err != nil {
 			return res, fmt.Errorf("sweep row %d (%s): %w", i+1, grid[i], err)
 		}

@@ -107,6 +107,7 @@ var resultKeys = map[string]keyKind{
 	"model_duration_s":      kindSeconds,
 	"harness.saturated":     kindBool,
 	"harness.aborted":       kindBool,
+	"harness.settled":       kindBool,
 	"harness.achieved_rate": kindRate,
 	"harness.asked_rate":    kindRate,
 	"orders.sent":           kindCount,
@@ -132,6 +133,10 @@ var resultKeys = map[string]keyKind{
 	"latency_ms.max":        kindMillis,
 	"queue_ms.mean":         kindMillis,
 	"queue_ms.p99":          kindMillis,
+	"replays.done":          kindCount,
+	"replays.pending":       kindCount,
+	"reconcile.done":        kindCount,
+	"reconcile.pending":     kindCount,
 }
 
 // keyAliases are other names of result keys.
@@ -141,6 +146,7 @@ var keyAliases = map[string]string{"rto": "rto_s"}
 var nonNumeric = map[string]string{
 	"scenario": "a string", "runtime": "a string", "verdict": "a string", "expectations": "a list",
 	"harness": "an object", "orders": "an object", "latency_ms": "an object", "queue_ms": "an object",
+	"replays": "an object", "reconcile": "an object", "anomalies": "a list", "outages": "a list",
 }
 
 // ResultKeys returns every result key an expectation may name, sorted

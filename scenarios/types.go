@@ -136,6 +136,9 @@ type Fault struct {
 type Settle struct {
 	Timeout time.Duration `yaml:"timeout" doc:"Longest the harness waits for replays and reconciliation to finish before checking anyway."`
 	Quiet   time.Duration `yaml:"quiet" doc:"The system is settled once nothing is pending and nothing has changed for this long."`
+	// Required: a run that has not settled by Timeout fails whatever its
+	// expectations say (its stores were still changing when checked).
+	Required bool `yaml:"required" doc:"Whether a run that has not settled by the timeout fails whatever its expectations say (true); false judges its expectations on the stores as they are then (or pass --allow-unsettled)."`
 }
 
 // TimeDist is a distribution of model-time durations: const (value),
@@ -250,7 +253,7 @@ func Default() Scenario {
 			Timeout:   60 * time.Second,
 			Arrivals:  "constant",
 		},
-		Settle:    Settle{Timeout: 5 * time.Minute, Quiet: 10 * time.Second},
+		Settle:    Settle{Timeout: 5 * time.Minute, Quiet: 10 * time.Second, Required: true},
 		RTOWindow: 10 * time.Second,
 	}
 }

@@ -64,6 +64,9 @@ type savedEvidence struct {
 	// on (rates, timer lateness, saturation, wall time, notes): none of it
 	// can be recomputed from the evidence, so it is kept as reported.
 	Harness result.HarnessHealth `json:"harness"`
+	// Allow is what the run accepted of untrustworthy figures (see
+	// Trust): a run checked again is judged as it was.
+	Allow Allow `json:"allow"`
 }
 
 // savedFault is one FaultWindow, wall offsets from the load's start in ns.
@@ -86,12 +89,12 @@ type savedFault struct {
 // again on it: evidence.json, outcomes.ndjson and scenario.yaml (the
 // orders and the exports are already there). r is the judged result, ev
 // what the checker was given, s the scenario as run.
-func SaveEvidence(dir string, s *scenarios.Scenario, r *result.Result, ev *Evidence) error {
+func SaveEvidence(dir string, s *scenarios.Scenario, r *result.Result, ev *Evidence, allow Allow) error {
 	se := savedEvidence{
 		Format: EvidenceFormat, Scenario: r.Scenario, Runtime: r.Runtime, Seed: r.Seed, Speed: r.Speed,
 		ModelDurationS: r.ModelDurationS, Dynos: s.System.Dynos.Count,
 		Began: ev.Began, LoadWallNS: ev.LoadWall, RTOWindowNS: ev.RTOWindow,
-		Expect: []string{}, Faults: []savedFault{}, Harness: r.Harness,
+		Expect: []string{}, Faults: []savedFault{}, Harness: r.Harness, Allow: allow,
 	}
 	for _, e := range s.Expect {
 		se.Expect = append(se.Expect, e.String())
@@ -153,6 +156,8 @@ type SavedRun struct {
 	// expectation language.
 	Expect  []scenarios.Expectation
 	Harness result.HarnessHealth
+	// Allow is what the run accepted (see Trust).
+	Allow Allow
 }
 
 // LoadRun reads a run's evidence back from its directory. Every problem
@@ -189,7 +194,7 @@ func LoadRun(dir string) (*SavedRun, error) {
 
 	run := &SavedRun{
 		Dir: dir, Scenario: se.Scenario, Runtime: se.Runtime, Seed: se.Seed,
-		ModelDurationS: se.ModelDurationS, Harness: se.Harness,
+		ModelDurationS: se.ModelDurationS, Harness: se.Harness, Allow: se.Allow,
 	}
 	for i, expr := range se.Expect {
 		e, err := scenarios.ParseExpectation(expr)
@@ -257,16 +262,18 @@ func ndjson[T any](dst *[]T) func(io.Reader) error {
 	}
 }
 
-// Check runs today's checker on the saved evidence and judges exps (the
-// saved expectations, s.Expect, or others): the result `paydrill run`
-// printed, figure for figure, when the checker and exps are the same.
-// Harness is the run's own, as it measured itself.
-func (s *SavedRun) Check(exps []scenarios.Expectation) *result.Result {
+// Check runs today's checker on the saved evidence, judges exps (the
+// saved expectations, s.Expect, or others) and trusts the figures as
+// allow says (the run's own, s.Allow, or more): the result `paydrill run`
+// printed, figure for figure, when the checker, exps and allow are the
+// same. Harness is the run's own, as it measured itself.
+func (s *SavedRun) Check(exps []scenarios.Expectation, allow Allow) *result.Result {
 	r := Check(s.Evidence)
 	r.Scenario, r.Runtime, r.Seed, r.Speed = s.Scenario, s.Runtime, s.Seed, s.Evidence.Speed
 	r.ModelDurationS = s.ModelDurationS
 	r.OutDir = s.Dir
 	r.Harness = s.Harness
 	Judge(&r, &s.Evidence, exps)
+	Trust(&r, allow)
 	return &r
 }

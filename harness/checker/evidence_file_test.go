@@ -61,7 +61,7 @@ func savedRunDir(t *testing.T, s *scenarios.Scenario, ev Evidence) (string, *res
 		}
 		write("dyno", writeNDJSON(export(strings.NewReplacer("[", "-", "]", "").Replace(topology.DynoName(i))), recs))
 	}
-	write("evidence", SaveEvidence(dir, s, &r, &ev))
+	write("evidence", SaveEvidence(dir, s, &r, &ev, Allow{}))
 	return dir, &r
 }
 
@@ -131,7 +131,7 @@ func TestCheckSavedRunGivesTheRunsResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := run.Check(run.Expect)
+	got := run.Check(run.Expect, run.Allow)
 	if want.DoubleCharges != 1 || want.PhantomCharges != 1 || want.LostOrders != 1 || want.RPOOrders != 1 || len(want.Outages) != 1 {
 		t.Fatalf("the evidence is not what this test means: %+v", want)
 	}

@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"paydrill/harness/result"
@@ -97,6 +98,39 @@ func Judge(r *result.Result, ev *Evidence, exps []scenarios.Expectation) {
 	}
 	if r.Harness.Aborted {
 		r.Verdict = "fail"
+	}
+}
+
+// Allow names the runs whose figures cannot be trusted that may still
+// pass on their expectations, because the user said so.
+type Allow struct {
+	// Unsettled: a run whose stores were still changing when the
+	// settle's timeout ran out (settle.required: false, --allow-unsettled).
+	Unsettled bool `json:"unsettled"`
+	// Saturated: a run the harness could not keep up with
+	// (--allow-saturated).
+	Saturated bool `json:"saturated"`
+}
+
+// Trust fails a judged run whose figures cannot be trusted, unless allow
+// says the user accepts them: one that did not settle, or that the
+// harness could not keep up with (harness.saturated). The result says why
+// in its notes. A verdict is never "pass" for such a run otherwise.
+func Trust(r *result.Result, allow Allow) {
+	because := func(why string) {
+		r.Verdict = "fail"
+		note := "verdict fail: " + why
+		if !slices.Contains(r.Harness.Notes, note) {
+			r.Harness.Notes = append(r.Harness.Notes, note)
+		}
+	}
+	if !r.Harness.Settled && !allow.Unsettled {
+		because("the run did not settle (settle.timeout), so its stores were still changing when checked; " +
+			"settle.required: false or --allow-unsettled judges its expectations anyway")
+	}
+	if r.Harness.Saturated && !allow.Saturated {
+		because("the harness could not keep up with the model (harness.saturated), so its figures are not to be trusted; " +
+			"--allow-saturated judges its expectations anyway")
 	}
 }
 

@@ -120,3 +120,37 @@ func TestJudgeWindowsSeeWhatTheWholeRunDilutes(t *testing.T) {
 		t.Fatalf("after recovery that never came: %+v", v)
 	}
 }
+
+// TestTrustFailsWhatCannotBeTrusted: a run whose expectations all hold
+// still fails when it did not settle or was saturated, saying why, unless
+// the user allowed it; checking it again adds no second note.
+func TestTrustFailsWhatCannotBeTrusted(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		settled, saturate bool
+		allow             Allow
+		want              string
+		note              string
+	}{
+		{"settled, kept up", true, false, Allow{}, "pass", ""},
+		{"did not settle", false, false, Allow{}, "fail", "did not settle"},
+		{"did not settle, allowed", false, false, Allow{Unsettled: true}, "pass", ""},
+		{"saturated", true, true, Allow{}, "fail", "could not keep up"},
+		{"saturated, allowed", true, true, Allow{Saturated: true}, "pass", ""},
+		{"both, one allowed", false, true, Allow{Saturated: true}, "fail", "did not settle"},
+	} {
+		ev := outageEvidence()
+		r := Check(ev)
+		r.Harness.Settled, r.Harness.Saturated = tc.settled, tc.saturate
+		Judge(&r, &ev, mustExpect(t, "double_charges == 0"))
+		Trust(&r, tc.allow)
+		Trust(&r, tc.allow)
+		notes := strings.Join(r.Harness.Notes, "\n")
+		if r.Verdict != tc.want || !r.Expectations[0].OK {
+			t.Errorf("%s: verdict %s (expectation held %v), want %s", tc.name, r.Verdict, r.Expectations[0].OK, tc.want)
+		}
+		if tc.note == "" && notes != "" || tc.note != "" && strings.Count(notes, tc.note) != 1 {
+			t.Errorf("%s: notes %q, want one saying %q", tc.name, notes, tc.note)
+		}
+	}
+}

@@ -12,6 +12,19 @@ import (
 	"paydrill/sim/router"
 )
 
+// Configs are the components' configurations, in wall time, before
+// wiring: the topology fills in names, seeds, stores and peers.
+type Configs struct {
+	Edge       edge.Config
+	Router     router.Config
+	Dyno       dyno.Config
+	Gateway    gateway.Config
+	DB         db.Config
+	Capture    capture.Config
+	Replayer   replayer.Config
+	Reconciler reconciler.Config
+}
+
 // The roles of DESIGN.md's system.
 const (
 	RoleGateway    = "gateway"

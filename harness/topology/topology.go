@@ -19,29 +19,8 @@ import (
 	"strconv"
 	"strings"
 
-	"paydrill/sim/capture"
-	"paydrill/sim/db"
-	"paydrill/sim/dyno"
-	"paydrill/sim/edge"
-	"paydrill/sim/gateway"
-	"paydrill/sim/reconciler"
-	"paydrill/sim/replayer"
 	"paydrill/sim/roles"
-	"paydrill/sim/router"
 )
-
-// Configs are the components' configurations, in wall time, before
-// wiring: the topology fills in names, seeds, stores and peers.
-type Configs struct {
-	Edge       edge.Config
-	Router     router.Config
-	Dyno       dyno.Config
-	Gateway    gateway.Config
-	DB         db.Config
-	Capture    capture.Config
-	Replayer   replayer.Config
-	Reconciler reconciler.Config
-}
 
 // Spec is what a topology is built from.
 type Spec struct {
