@@ -44,7 +44,7 @@ func TestNewPlanMapsCaptureAck(t *testing.T) {
 // end, so capture takes every order after that, answering each at once and
 // writing it to its store within 2 s.
 const earlyAckScenario = `name: early-ack
-speed: 5
+speed: auto
 duration: 20s
 system:
   capture: {ack: early, flush: 2s}
