@@ -207,17 +207,21 @@ func TestSameSeedSendsTheSameOrders(t *testing.T) {
 }
 
 // A system larger than this process can hold is refused before anything
-// starts, by validate and by run alike, with the key and how many fit.
+// starts, by validate (bad input: exit 2) and by run (cannot run here:
+// exit 3) alike, with the key and how many fit.
 func TestOversizedSystemIsRefusedSayingHowManyFit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "huge.yaml")
 	if err := os.WriteFile(path, []byte("name: huge\nduration: 1m\nsystem:\n  dynos: {count: 20000}\nload: {rate: 5/s}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"validate", path}, {"run", path, "--quiet"}} {
-		code, _, stderr := paydrill(t, args...)
-		if code != 2 || !strings.Contains(stderr, "huge.yaml:4:18: system.dynos.count: 20000 dynos") ||
+	for _, c := range []struct {
+		args []string
+		code int
+	}{{[]string{"validate", path}, 2}, {[]string{"run", path, "--quiet"}, 3}} {
+		code, _, stderr := paydrill(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, "huge.yaml:4:18: system.dynos.count: 20000 dynos") ||
 			!strings.Contains(stderr, "dynos of this kind fit here") {
-			t.Errorf("%s: exit %d, %q; want 2 naming the file, line and key and how many fit", args[0], code, stderr)
+			t.Errorf("%s: exit %d, %q; want %d naming the file, line and key and how many fit", c.args[0], code, stderr, c.code)
 		}
 	}
 }

@@ -112,8 +112,10 @@ func (f *runFlags) scenario(cmd *cobra.Command, arg string) (*scenarios.Scenario
 		return nil, exit.BadInput(errors.Join(errs...))
 	}
 	if f.runtime != "docker" {
+		// The scenario is valid; this machine cannot hold it (validate
+		// calls the same file bad input).
 		if err := harness.CheckCapacity(s); err != nil {
-			return nil, err
+			return nil, exit.CannotRun(err)
 		}
 	}
 	return s, nil

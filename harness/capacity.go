@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"paydrill/harness/exit"
 	"paydrill/harness/load"
 	"paydrill/harness/topology"
 	"paydrill/scenarios"
@@ -64,7 +63,7 @@ func CheckCapacity(s *scenarios.Scenario) error {
 		return nil
 	}
 	fit := max((limit-fdsBase-reserve)/per, 0)
-	return exit.BadInput(s.ErrorAt("system.dynos.count",
+	return (s.ErrorAt("system.dynos.count",
 		"%d dynos of %d workers need about %d open files in this process (%d each with every worker busy, and room for the "+
 			"load), and it may open %d (ulimit -n, raised to its hard limit): at most %d dynos of this kind fit here",
 		d.Count, d.Workers, need, per, limit, fit))
