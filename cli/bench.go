@@ -28,10 +28,13 @@ func newBench(env Env) *cobra.Command {
 		Long: `Measure, in one run, how many requests a second this machine can serve over
 loopback (vegeta at full rate against a bare net/http handler on 127.0.0.1),
 then how many orders a second the fault-free simulated pipeline takes at
-full rate (edge → router → dynos → gateway and db, every link through
-toxiproxy, embedded runtime, no modelled service time or latency), and
-print both, their ratio, latency percentiles, the harness's peak memory
-and the dynos' time per order.
+full rate (edge → router → dynos → gateway and db, embedded runtime, no
+modelled service time or latency), once with its links wired directly (as
+a run wires every link no fault names) and once with every link through
+toxiproxy (--proxy-all), and print them, their ratios to the ceiling,
+orders a second per core, latency percentiles, the harness's peak memory,
+the dynos' time per order, and the speed speed: auto picks for the
+reference scenario (random-vs-least-conn) on this machine.
 
 The ratio bounds time compression: a scenario's orders per wall second
 (rate × speed) must stay well below the pipeline's rate, and the
