@@ -129,10 +129,10 @@ func snapshot(ctx context.Context, client *http.Client, sys *system.System) (che
 	var ev checker.Evidence
 	url := func(role string) string { return sys.Components[role] + wire.PathExport }
 	var errs [5]error
-	ev.Ledger, errs[0] = service.Fetch[wire.Charge](ctx, client, url("gateway"))
-	ev.DB, errs[1] = service.Fetch[wire.OrderRecord](ctx, client, url("db"))
-	ev.Captured, errs[2] = service.Fetch[wire.CapturedRequest](ctx, client, url("capture"))
-	ev.Edge, errs[3] = service.Fetch[wire.EdgeRecord](ctx, client, url("edge"))
+	ev.Ledger, errs[0] = service.Fetch[wire.Charge](ctx, client, url(topology.RoleGateway))
+	ev.DB, errs[1] = service.Fetch[wire.OrderRecord](ctx, client, url(topology.RoleDB))
+	ev.Captured, errs[2] = service.Fetch[wire.CapturedRequest](ctx, client, url(topology.RoleCapture))
+	ev.Edge, errs[3] = service.Fetch[wire.EdgeRecord](ctx, client, url(topology.RoleEdge))
 	for i := 1; i <= sys.Dynos && errs[4] == nil; i++ {
 		var recs []wire.DynoRecord
 		recs, errs[4] = service.Fetch[wire.DynoRecord](ctx, client, url(topology.DynoName(i)))

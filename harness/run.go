@@ -222,7 +222,7 @@ func replayAt(ctx context.Context, client *http.Client, sys *system.System, at t
 }
 
 func triggerReplay(client *http.Client, sys *system.System) {
-	resp, err := client.Post(sys.Components["replayer"]+wire.PathReplay, "application/json", nil)
+	resp, err := client.Post(sys.Components[topology.RoleReplayer]+wire.PathReplay, "application/json", nil)
 	if err == nil {
 		resp.Body.Close()
 	}
@@ -262,8 +262,8 @@ func settle(ctx context.Context, client *http.Client, sys *system.System, p *Pla
 func pendingWork(ctx context.Context, client *http.Client, sys *system.System, p *Plan) string {
 	var parts []string
 	if p.Replayer.Mode != "manual" {
-		captured, err1 := service.Fetch[wire.CapturedRequest](ctx, client, sys.Components["capture"]+wire.PathExport)
-		replays, err2 := service.Fetch[wire.ReplayRecord](ctx, client, sys.Components["replayer"]+wire.PathExport)
+		captured, err1 := service.Fetch[wire.CapturedRequest](ctx, client, sys.Components[topology.RoleCapture]+wire.PathExport)
+		replays, err2 := service.Fetch[wire.ReplayRecord](ctx, client, sys.Components[topology.RoleReplayer]+wire.PathExport)
 		if err := errors.Join(err1, err2); err != nil {
 			return "replay status unknown: " + err.Error()
 		}
@@ -271,7 +271,7 @@ func pendingWork(ctx context.Context, client *http.Client, sys *system.System, p
 			parts = append(parts, fmt.Sprintf("%d orders to replay", n))
 		}
 	}
-	orders, err := service.Fetch[wire.OrderRecord](ctx, client, sys.Components["db"]+wire.PathExport)
+	orders, err := service.Fetch[wire.OrderRecord](ctx, client, sys.Components[topology.RoleDB]+wire.PathExport)
 	if err != nil {
 		return "reconcile status unknown: " + err.Error()
 	}
@@ -335,12 +335,12 @@ func collect(ctx context.Context, client *http.Client, sys *system.System, dir s
 			return err
 		}
 	}
-	get("gateway", read(&ev.Ledger))
-	get("db", read(&ev.DB))
-	get("capture", read(&ev.Captured))
-	get("edge", read(&ev.Edge))
-	get("replayer", read(&ev.Replays))
-	get("reconciler", read(&ev.Reconciles))
+	get(topology.RoleGateway, read(&ev.Ledger))
+	get(topology.RoleDB, read(&ev.DB))
+	get(topology.RoleCapture, read(&ev.Captured))
+	get(topology.RoleEdge, read(&ev.Edge))
+	get(topology.RoleReplayer, read(&ev.Replays))
+	get(topology.RoleReconciler, read(&ev.Reconciles))
 	for i := 1; i <= sys.Dynos; i++ {
 		get(topology.DynoName(i), read(&ev.Dynos))
 	}

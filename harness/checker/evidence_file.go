@@ -16,6 +16,7 @@ import (
 	"paydrill/harness/exit"
 	"paydrill/harness/fault"
 	"paydrill/harness/result"
+	"paydrill/harness/topology"
 	"paydrill/scenarios"
 	"paydrill/sim/service"
 	"paydrill/sim/wire"
@@ -233,12 +234,12 @@ func LoadRun(dir string) (*SavedRun, error) {
 	read(OrdersFile, ndjson(&ev.Orders))
 	read(OutcomesFile, ndjson(&ev.Outcomes))
 	export := func(role string) string { return filepath.Join(ExportsDir, role+".ndjson") }
-	read(export("gateway"), ndjson(&ev.Ledger))
-	read(export("db"), ndjson(&ev.DB))
-	read(export("capture"), ndjson(&ev.Captured))
-	read(export("edge"), ndjson(&ev.Edge))
-	read(export("replayer"), ndjson(&ev.Replays))
-	read(export("reconciler"), ndjson(&ev.Reconciles))
+	read(export(topology.RoleGateway), ndjson(&ev.Ledger))
+	read(export(topology.RoleDB), ndjson(&ev.DB))
+	read(export(topology.RoleCapture), ndjson(&ev.Captured))
+	read(export(topology.RoleEdge), ndjson(&ev.Edge))
+	read(export(topology.RoleReplayer), ndjson(&ev.Replays))
+	read(export(topology.RoleReconciler), ndjson(&ev.Reconciles))
 	for i := 1; i <= se.Dynos; i++ {
 		read(export(fmt.Sprintf("dyno-%d", i)), func(r io.Reader) error {
 			recs, err := service.ReadNDJSON[wire.DynoRecord](r)

@@ -586,7 +586,7 @@ func (r *dockerRun) targets(target string) ([]*dockerComp, error) {
 	if c, ok := r.comps[target]; ok && target != "toxiproxy" {
 		return []*dockerComp{c}, nil
 	}
-	if target == "dyno" {
+	if target == topology.RoleDyno {
 		var out []*dockerComp
 		for i := 1; ; i++ {
 			c, ok := r.comps[topology.DynoName(i)]
