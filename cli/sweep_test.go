@@ -128,13 +128,15 @@ func TestSweepBadInputExitsTwoBeforeRunning(t *testing.T) {
 }
 
 // A speed far beyond what any machine keeps up with: the run is reported,
-// then exits 3 unless --allow-saturated.
+// then exits 3 unless --allow-saturated. Its settle timeout is long enough
+// in wall time (1000 h of model time is 36 s at this speed) for the run to
+// settle, so that --allow-saturated alone lets it pass.
 func TestSaturatedRunExitsThreeUnlessAllowed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the system")
 	}
 	machine.Exclusive(t)
-	path := writeScenario(t, "name: too-fast\nspeed: 100000\nduration: 100s\nload: {rate: 0.2/s}\nsettle: {quiet: 1s, timeout: 10m}\n")
+	path := writeScenario(t, "name: too-fast\nspeed: 100000\nduration: 100s\nload: {rate: 0.2/s}\nsettle: {quiet: 1s, timeout: 1000h}\n")
 	code, stdout, stderr := paydrill(t, "run", path, "--out", t.TempDir(), "--quiet")
 	if code != 3 || !strings.Contains(stdout, "could not keep up") || !strings.Contains(stderr, "--allow-saturated") {
 		t.Fatalf("exit %d, want 3 after the report\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
