@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,17 @@ func TestQueueDistortionSaturates(t *testing.T) {
 		if h.Saturated != tc.saturate || (tc.saturate && (len(h.Notes) != 1 || !strings.Contains(h.Notes[0], "22%"))) {
 			t.Errorf("%s: distortion %.3f, saturated %v, notes %q; want saturated %v", tc.name, h.QueueDistortion, h.Saturated, h.Notes, tc.saturate)
 		}
+	}
+}
+
+// TestLagMeterSamplesAShortRunToo: a run shorter than the meter's tick
+// still has a lateness measured, never none (which would read as on time).
+func TestLagMeterSamplesAShortRunToo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var l lagMeter
+	l.run(ctx)
+	if len(l.lags) != 1 || l.p99() <= 0 {
+		t.Fatalf("lags %v: want one sample of a timer's lateness", l.lags)
 	}
 }
