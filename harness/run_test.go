@@ -9,6 +9,7 @@ import (
 	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/topology"
+	"paydrill/internal/machine"
 	"paydrill/sim/dist"
 	"paydrill/sim/wire"
 )
@@ -40,6 +41,7 @@ func smallPlan(d time.Duration) *Plan {
 }
 
 func TestHealthyRunChargesEveryOrderOnce(t *testing.T) {
+	machine.Shared(t) // no other package's exclusive whole-system test meanwhile
 	p := smallPlan(2 * time.Second)
 	p.Load.Timeout = 30 * time.Second
 	r, err := Run(context.Background(), p, Options{Runtime: embedded.Runtime{}, Dir: t.TempDir()})
@@ -64,6 +66,7 @@ func TestHealthyRunChargesEveryOrderOnce(t *testing.T) {
 }
 
 func TestProductionDownFailsOverAndReplays(t *testing.T) {
+	machine.Shared(t) // no other package's exclusive whole-system test meanwhile
 	p := smallPlan(3 * time.Second)
 	p.Faults = []fault.Plan{{Index: 1, Link: "edge->router", Toxic: "down", At: time.Second, For: time.Second}}
 	// The down link refuses connections, which fails over at once. Under

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"paydrill/harness/embedded"
+	"paydrill/internal/machine"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,7 @@ func (slowRuntime) SpeedLimit() float64 { return 2 }
 // limit runs a faster scenario at its limit and says so in the result,
 // unless the user chose the speed.
 func TestRuntimeSpeedLimitLowersTheScenariosSpeed(t *testing.T) {
+	machine.Shared(t) // no other package's exclusive whole-system test meanwhile
 	body := `name: limited
 speed: 4
 duration: 8s

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paydrill/harness/embedded"
+	"paydrill/internal/machine"
 	"paydrill/scenarios"
 )
 
@@ -52,6 +53,7 @@ func parseScenario(t *testing.T, name, body string) *scenarios.Scenario {
 }
 
 func TestRunScenarioJudgesWindows(t *testing.T) {
+	machine.Shared(t) // no other package's exclusive whole-system test meanwhile
 	s := parseScenario(t, "window.yaml", windowScenario)
 	r, err := RunScenario(context.Background(), s, "window", Options{Runtime: embedded.Runtime{}, Dir: t.TempDir()})
 	if err != nil {
@@ -74,6 +76,7 @@ func TestRunScenarioJudgesWindows(t *testing.T) {
 }
 
 func TestAbortIfEndsALongRunEarly(t *testing.T) {
+	machine.Shared(t) // no other package's exclusive whole-system test meanwhile
 	// Ten model minutes (30 s wall) with production down from 10 s: the
 	// stop condition holds within a second or two of wall time.
 	body := strings.Replace(windowScenario, "duration: 30s", "duration: 10m", 1)
