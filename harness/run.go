@@ -15,6 +15,7 @@ import (
 	"paydrill/harness/result"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -90,11 +91,12 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 		return nil, exit.CannotRun(err)
 	}
 	defer sentLog.Close()
+	proxied := p.Proxied() // sorted; once, as each call builds the plan's links
 	traffic := &load.Run{
 		Plan:      p.Load,
 		Edge:      sys.Edge,
 		Ctx:       ctx,
-		SystemFDs: systemFDs(p.Dynos, p.Dyno.Workers, func(i int) bool { return p.Proxies(topology.DynoLink(i)) }),
+		SystemFDs: systemFDs(p.Dynos, p.Dyno.Workers, func(i int) bool { _, ok := slices.BinarySearch(proxied, topology.DynoLink(i)); return ok }),
 		Orders:    load.OrderSource{Seed: p.Load.Seed, Customers: p.Load.Customers, Amount: p.Load.Amount},
 		Results:   results,
 		SentLog:   sentLog,
@@ -173,7 +175,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	r.ModelDurationS = p.Load.Total().Seconds() * p.Speed
 	r.OutDir = opt.Dir
 	r.Harness = health(p, traffic, span, lag, ev.Faults)
-	r.Harness.ProxiedLinks = ProxiedSummary(p.Proxied(), p.Dynos)
+	r.Harness.ProxiedLinks = ProxiedSummary(proxied, p.Dynos)
 	queueDistortion(&r.Harness, ev.Dynos, p.Dyno.Workers, p.Speed)
 	r.Harness.Settled = settled
 	if !settled {
