@@ -1,9 +1,11 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -133,25 +135,47 @@ func keptUp(l load.Plan, n int, span time.Duration) float64 {
 }
 
 // queueDistortion adds to h how much of the mean queue time the machine
-// added: the dynos' own records replayed through FIFO workers (by arrival,
-// each taking the earliest free of its dyno's workers) holding each order
-// for its modelled busy time, sampled service + gateway wait, give the
-// queue times the model meant; the recorded ones include the real work's
-// overrun past it (db and gateway round trips slower than a compressed
-// service time). Past maxQueueDistortion (and minQueueDistortionOfBusy)
-// the run is saturated.
-func queueDistortion(h *result.HarnessHealth, recs []wire.DynoRecord, workers int, speed float64) {
+// added. The model's own queue times are the dynos' records replayed
+// through FIFO workers (by arrival, each taking the earliest free of its
+// dyno's workers), each order held for its modelled busy time (sampled
+// service + gateway wait) and arriving when the load planned to send it
+// (planned; for an order the load did not send, a replay, its recorded
+// arrival). The recorded queue times include everything the machine did
+// to them: the real work's overrun past the busy time (db and gateway
+// round trips slower than a compressed service time), and late timers and
+// hops, which bunch up arrivals the model spaced out (round-robin's
+// regular arrivals suffer most). Past maxQueueDistortion (and
+// minQueueDistortionOfBusy) the run is saturated.
+func queueDistortion(h *result.HarnessHealth, recs []wire.DynoRecord, workers int, speed float64, planned func(requestID string) (time.Time, bool)) {
 	byDyno := map[string][]wire.DynoRecord{}
+	// Planned times and recorded arrivals differ by the hops from the
+	// load to the dyno; the median of that offset puts a replay's
+	// recorded arrival on the planned clock.
+	var offsets []time.Duration
 	for _, r := range recs {
 		if r.Outcome != "refused" {
 			byDyno[r.Dyno] = append(byDyno[r.Dyno], r)
+			if at, ok := plannedAt(r, planned); ok {
+				offsets = append(offsets, r.Arrived.Sub(at))
+			}
 		}
+	}
+	var offset time.Duration
+	if len(offsets) > 0 {
+		slices.Sort(offsets)
+		offset = offsets[len(offsets)/2]
+	}
+	arrival := func(r wire.DynoRecord) time.Time {
+		if at, ok := plannedAt(r, planned); ok {
+			return at
+		}
+		return r.Arrived.Add(-offset)
 	}
 	var recorded, modelled, busy time.Duration
 	n := 0
 	for _, rs := range byDyno {
-		sort.Slice(rs, func(i, j int) bool { return rs[i].Arrived.Before(rs[j].Arrived) })
-		for i, w := range queueing.Lindley(len(rs), workers, func(i int) time.Time { return rs[i].Arrived },
+		sort.Slice(rs, func(i, j int) bool { return arrival(rs[i]).Before(arrival(rs[j])) })
+		for i, w := range queueing.Lindley(len(rs), workers, func(i int) time.Time { return arrival(rs[i]) },
 			func(i int) time.Duration { return rs[i].Service + rs[i].Gateway }) {
 			recorded += rs[i].Queued
 			modelled += w
@@ -168,7 +192,37 @@ func queueDistortion(h *result.HarnessHealth, recs []wire.DynoRecord, workers in
 		h.Saturated = true
 		ms := func(d time.Duration) float64 { return float64(d) / float64(n) * speed / float64(time.Millisecond) }
 		h.Notes = append(h.Notes, fmt.Sprintf("the machine added %.0f%% to the mean queue time (%.0f ms model of %.0f): "+
-			"the dynos' real work ran past the compressed service times", 100*h.QueueDistortion, ms(extra), ms(recorded)))
+			"the dynos' real work ran past the compressed service times, or late timers bunched up the arrivals", 100*h.QueueDistortion, ms(extra), ms(recorded)))
+	}
+}
+
+// plannedAt is when the load planned to send r's order, if it sent it.
+func plannedAt(r wire.DynoRecord, planned func(string) (time.Time, bool)) (time.Time, bool) {
+	if planned == nil || r.Replay {
+		return time.Time{}, false
+	}
+	return planned(r.RequestID)
+}
+
+// plannedSends maps each order the load sent to the wall time its pacer
+// planned for it, from the run's start.
+func plannedSends(l load.Plan, outs []load.Outcome, began time.Time) func(string) (time.Time, bool) {
+	pacer := l.Pacer()
+	// By sequence: a Poisson pacer asked for hits in order draws each
+	// arrival once.
+	outs = slices.Clone(outs)
+	slices.SortFunc(outs, func(a, b load.Outcome) int { return cmp.Compare(a.Seq, b.Seq) })
+	at := make(map[string]time.Time, len(outs))
+	for _, o := range outs {
+		if o.RequestID == "" {
+			continue
+		}
+		d, _ := pacer.Pace(0, o.Seq)
+		at[o.RequestID] = began.Add(d)
+	}
+	return func(id string) (time.Time, bool) {
+		t, ok := at[id]
+		return t, ok
 	}
 }
 

@@ -176,7 +176,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	r.OutDir = opt.Dir
 	r.Harness = health(p, traffic, span, lag, ev.Faults)
 	r.Harness.ProxiedLinks = ProxiedSummary(proxied, p.Dynos)
-	queueDistortion(&r.Harness, ev.Dynos, p.Dyno.Workers, p.Speed)
+	queueDistortion(&r.Harness, ev.Dynos, p.Dyno.Workers, p.Speed, plannedSends(p.Load, ev.Outcomes, began))
 	r.Harness.Settled = settled
 	if !settled {
 		r.Harness.Notes = append(r.Harness.Notes, "did not settle within the settle timeout: "+pending)

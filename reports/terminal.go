@@ -106,7 +106,12 @@ func Summary(w io.Writer, r *result.Result) error {
 	}
 	l := r.LatencyMS
 	t.Append([]string{"latency p50 / p95 / p99 / max", fmt.Sprintf("%s / %s / %s / %s", ms(l.P50), ms(l.P95), ms(l.P99), ms(l.Max))})
-	t.Append([]string{"dyno queue mean / p99", fmt.Sprintf("%s / %s", ms(r.QueueMS.Mean), ms(r.QueueMS.P99))})
+	mean := ms(r.QueueMS.Mean)
+	if r.QueueMS.MeanCI95 > 0 {
+		// The interval chance alone leaves around the mean (95%).
+		mean += " ± " + ms(r.QueueMS.MeanCI95)
+	}
+	t.Append([]string{"dyno queue mean / p99", fmt.Sprintf("%s / %s", mean, ms(r.QueueMS.P99))})
 	t.Append([]string{"replayed / still to replay", fmt.Sprintf("%d / %d", r.Replays.Done, r.Replays.Pending)})
 	t.Append([]string{"reconciled / still to reconcile", fmt.Sprintf("%d / %d", r.Reconcile.Done, r.Reconcile.Pending)})
 	if err := t.Render(); err != nil {

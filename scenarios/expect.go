@@ -132,6 +132,7 @@ var resultKeys = map[string]keyKind{
 	"latency_ms.p99":        kindMillis,
 	"latency_ms.max":        kindMillis,
 	"queue_ms.mean":         kindMillis,
+	"queue_ms.mean_ci95":    kindMillis,
 	"queue_ms.p99":          kindMillis,
 	"replays.done":          kindCount,
 	"replays.pending":       kindCount,

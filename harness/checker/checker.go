@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -218,21 +219,56 @@ func Quantile(xs []float64, q float64) float64 {
 }
 
 func queueTimes(recs []wire.DynoRecord, speed float64) result.QueueTimes {
-	var ms []float64
-	var sum float64
+	var kept []wire.DynoRecord
 	for _, d := range recs {
-		if d.Outcome == "refused" {
-			continue
+		if d.Outcome != "refused" {
+			kept = append(kept, d)
 		}
-		v := d.Queued.Seconds() * 1000 * speed
-		ms = append(ms, v)
-		sum += v
 	}
-	if len(ms) == 0 {
+	if len(kept) == 0 {
 		return result.QueueTimes{}
 	}
+	ms := make([]float64, len(kept))
+	var sum float64
+	for i, d := range kept {
+		ms[i] = d.Queued.Seconds() * 1000 * speed
+		sum += ms[i]
+	}
+	q := result.QueueTimes{Mean: sum / float64(len(ms)), MeanCI95: meanCI95(kept, speed)}
 	sort.Float64s(ms)
-	return result.QueueTimes{Mean: sum / float64(len(ms)), P99: Quantile(ms, 0.99)}
+	q.P99 = Quantile(ms, 0.99)
+	return q
+}
+
+// meanCI95 is the half-width of the 95% confidence interval of the mean
+// queue time by batch means: the records in order of arrival cut into 20
+// batches of equal count, whose means, each over a stretch of the run
+// much longer than a queue's memory, are close to independent; Student's
+// t with 19 degrees of freedom. 0 for fewer than 20 records a batch.
+func meanCI95(recs []wire.DynoRecord, speed float64) float64 {
+	const batches, t19 = 20, 2.093
+	per := len(recs) / batches
+	if per < 20 {
+		return 0
+	}
+	recs = slices.Clone(recs)
+	slices.SortFunc(recs, func(a, b wire.DynoRecord) int { return a.Arrived.Compare(b.Arrived) })
+	means := make([]float64, batches)
+	var all float64
+	for b := range batches {
+		var s float64
+		for _, d := range recs[b*per : (b+1)*per] {
+			s += d.Queued.Seconds() * 1000 * speed
+		}
+		means[b] = s / float64(per)
+		all += means[b]
+	}
+	all /= batches
+	var ss float64
+	for _, m := range means {
+		ss += (m - all) * (m - all)
+	}
+	return t19 * math.Sqrt(ss/(batches-1)/batches)
 }
 
 func ReplayProgress(ev Evidence) result.Progress {

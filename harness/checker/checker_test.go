@@ -1,6 +1,8 @@
 package checker
 
 import (
+	"math"
+	"math/rand"
 	"testing"
 	"time"
 
@@ -173,5 +175,30 @@ func TestRTOIsTimeUntilProductionAnswersAgain(t *testing.T) {
 	r = Check(ev)
 	if r.RTOS != nil || r.Outages[0].Recovered {
 		t.Fatalf("rto_s = %v, recovered %v; want null and false", r.RTOS, r.Outages[0].Recovered)
+	}
+}
+
+// TestQueueMeanCI95: queue times drawn independently (exponential, mean
+// 100 ms) give a batch-means interval close to 1.96 σ/√n, and a run too
+// short for batches gives none.
+func TestQueueMeanCI95(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var recs []wire.DynoRecord
+	const n = 20000
+	for i := range n {
+		q := time.Duration(rng.ExpFloat64() * float64(100*time.Millisecond))
+		recs = append(recs, wire.DynoRecord{Dyno: "dyno-1", Arrived: t0.Add(time.Duration(i) * time.Millisecond), Queued: q, Outcome: wire.StateCharged})
+	}
+	q := queueTimes(recs, 1)
+	want := 1.96 * 100 / math.Sqrt(n) // σ of an exponential is its mean
+	if q.MeanCI95 < want*0.6 || q.MeanCI95 > want*1.4 {
+		t.Errorf("mean %.1f ± %.2f ms; want ± about %.2f", q.Mean, q.MeanCI95, want)
+	}
+	if math.Abs(q.Mean-100) > 3*want {
+		t.Errorf("mean %.1f ms; want about 100", q.Mean)
+	}
+	if short := queueTimes(recs[:300], 1); short.MeanCI95 != 0 {
+		t.Errorf("300 orders: ± %.2f; want no interval", short.MeanCI95)
 	}
 }

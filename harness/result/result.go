@@ -90,7 +90,12 @@ type Percentiles struct {
 // QueueTimes is the time orders waited in a dyno's backlog, model ms.
 type QueueTimes struct {
 	Mean float64 `json:"mean"`
-	P99  float64 `json:"p99"`
+	// MeanCI95 is the half-width of the mean's 95% confidence interval,
+	// by batch means: how far chance alone (the run's arrivals and
+	// service times, not the machine) may put Mean from the long-run
+	// mean a queueing formula gives. Longer runs narrow it.
+	MeanCI95 float64 `json:"mean_ci95"`
+	P99      float64 `json:"p99"`
 }
 
 // Verdict is one expectation and what the run gave.
