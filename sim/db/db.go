@@ -13,6 +13,11 @@
 //	GET   /orders?reconcilable=1  → 200 [record] whose gateway id starts with "gateway-down-"
 //	GET   /orders                 → 200 [record], every order
 //	GET   /admin/export           every order as NDJSON (wire.OrderRecord)
+//	GET   /admin/changes?after=&limit=  → 200 [wire.Change], the change feed a replica follows
+//	GET   /admin/replication      → 200 wire.ReplicationStatus
+//	POST  /admin/promote          stop following, take writes → 200 status
+//	POST  /admin/follow           wire.FollowRequest: follow another store → 200 status
+//	POST  /admin/resync           wire.ResyncRequest: replace every order with another store's → 200 status
 //	GET   /healthz                200
 package db
 
@@ -37,17 +42,40 @@ import (
 type Config struct {
 	// Store is the path of the SQLite database of orders (created if missing).
 	Store string `json:"store"`
+	// Follow is the base URL of the primary store this one replicates;
+	// "": this store is a primary. A replica refuses writes (503) until
+	// it is promoted.
+	Follow string `json:"follow,omitempty"`
+	// ReplicationLag is how long after its commit on the primary a change
+	// is applied here.
+	ReplicationLag wire.Duration `json:"replication_lag"`
+	// PollInterval is how often a replica asks the primary for changes.
+	PollInterval wire.Duration `json:"poll_interval"`
+	// Restore is an NDJSON export (wire.OrderRecord) loaded at start into
+	// an empty store: the last backup. A missing file starts the store
+	// empty and says so in its replication status.
+	Restore string `json:"restore,omitempty"`
 }
 
 var _ roles.Config = (*Config)(nil)
 
 // DefaultConfig keeps the orders in orders.sqlite.
-func DefaultConfig() Config { return Config{Store: "orders.sqlite"} }
+func DefaultConfig() Config {
+	return Config{Store: "orders.sqlite", PollInterval: wire.Duration(50 * time.Millisecond)}
+}
 
 // Flags registers one flag per setting on fs, defaulting to c's values.
 func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Store, "store", c.Store,
 		"path of the SQLite database holding production's orders, one per request id (created if missing)")
+	fs.StringVar(&c.Follow, "follow", c.Follow,
+		"base URL of a primary order store to replicate (this store then refuses writes until POST /admin/promote)")
+	fs.DurationVar((*time.Duration)(&c.ReplicationLag), "replication-lag", c.ReplicationLag.D(),
+		"with --follow: how long after its commit on the primary a change is applied here")
+	fs.DurationVar((*time.Duration)(&c.PollInterval), "poll-interval", c.PollInterval.D(),
+		"with --follow: how often the primary is asked for new changes")
+	fs.StringVar(&c.Restore, "restore", c.Restore,
+		"an NDJSON export of orders (the last backup) loaded into an empty store at start")
 }
 
 // Validate reports every invalid setting, each named by its flag.
@@ -55,6 +83,17 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Store == "" {
 		errs = append(errs, errors.New("--store: must not be empty"))
+	}
+	if c.Follow != "" {
+		if err := service.CheckURL(c.Follow); err != nil {
+			errs = append(errs, fmt.Errorf("--follow: %w", err))
+		}
+	}
+	if c.ReplicationLag < 0 {
+		errs = append(errs, fmt.Errorf("--replication-lag: must not be negative, got %s", c.ReplicationLag.D()))
+	}
+	if c.PollInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--poll-interval: must be greater than 0, got %s", c.PollInterval.D()))
 	}
 	return errors.Join(errs...)
 }
@@ -73,12 +112,19 @@ const schema = `CREATE TABLE IF NOT EXISTS orders (
 	dyno         TEXT NOT NULL,
 	replay       INTEGER NOT NULL,
 	created_at   INTEGER NOT NULL, -- unix nanoseconds, UTC
-	updated_at   INTEGER NOT NULL
+	updated_at   INTEGER NOT NULL,
+	seq          INTEGER NOT NULL  -- the write that last changed the row: the change feed's order
 )`
 
 const indexGateway = `CREATE INDEX IF NOT EXISTS orders_gateway ON orders (gateway_id)`
 
+const indexSeq = `CREATE INDEX IF NOT EXISTS orders_seq ON orders (seq)`
+
 const columns = `request_id, reference, customer, amount_cents, card_token, gateway_id, state, dyno, replay, created_at, updated_at`
+
+// nextSeq numbers a write: one connection runs every statement, so the
+// numbers are the order of the commits.
+const nextSeq = `(SELECT COALESCE(MAX(seq), 0) + 1 FROM orders)`
 
 const maxBody = 1 << 20
 
@@ -88,8 +134,10 @@ var states = map[string]bool{
 
 // DB is the order store: an http.Handler and an io.Closer.
 type DB struct {
+	cfg Config
 	db  *sql.DB
 	mux *http.ServeMux
+	rep replication
 }
 
 // New opens the store and returns it.
@@ -97,11 +145,17 @@ func New(c Config) (*DB, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	sdb, err := store.Open(c.Store, false, schema, indexGateway)
+	sdb, err := store.Open(c.Store, false, schema, indexGateway, indexSeq)
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{db: sdb, mux: http.NewServeMux()}
+	d := &DB{cfg: c, db: sdb, mux: http.NewServeMux()}
+	if c.Restore != "" {
+		if err := d.restore(c.Restore); err != nil {
+			sdb.Close()
+			return nil, err
+		}
+	}
 	d.mux.HandleFunc("POST "+wire.PathOrders, func(w http.ResponseWriter, r *http.Request) { d.insert(w, r, false) })
 	d.mux.HandleFunc("POST "+wire.PathClaim, func(w http.ResponseWriter, r *http.Request) { d.insert(w, r, true) })
 	d.mux.HandleFunc("GET "+wire.PathOrders, d.list)
@@ -111,6 +165,10 @@ func New(c Config) (*DB, error) {
 	d.mux.HandleFunc("GET "+wire.PathHealthz, func(w http.ResponseWriter, _ *http.Request) {
 		service.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	d.routeReplication()
+	if c.Follow != "" {
+		d.startFollowing(c.Follow)
+	}
 	return d, nil
 }
 
@@ -122,6 +180,7 @@ func (d *DB) Close() error {
 	if d == nil {
 		return nil
 	}
+	d.stopFollowing()
 	return d.db.Close()
 }
 
@@ -130,6 +189,9 @@ func (d *DB) Close() error {
 // The request id comes from the body, else from X-Request-Id; an empty
 // state is inferred from the gateway id; a zero created_at becomes now.
 func (d *DB) insert(w http.ResponseWriter, r *http.Request, claim bool) {
+	if d.refuseWrite(w) {
+		return
+	}
 	var o wire.OrderRecord
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&o); err != nil {
 		service.WriteError(w, http.StatusBadRequest, "malformed order: "+err.Error())
@@ -162,8 +224,8 @@ func (d *DB) insert(w http.ResponseWriter, r *http.Request, claim bool) {
 	}
 	o.CreatedAt = o.CreatedAt.UTC()
 	o.UpdatedAt = now
-	res, err := d.db.ExecContext(r.Context(), `INSERT INTO orders (`+columns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
+	res, err := d.db.ExecContext(r.Context(), `INSERT INTO orders (`+columns+`, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+nextSeq+`) ON CONFLICT (request_id) DO NOTHING`,
 		o.RequestID, o.Reference, o.Customer, o.AmountCents, o.CardToken, o.GatewayID, o.State,
 		o.Dyno, o.Replay, o.CreatedAt.UnixNano(), o.UpdatedAt.UnixNano())
 	if err != nil {
@@ -197,6 +259,9 @@ func (d *DB) get(w http.ResponseWriter, r *http.Request) {
 // patch sets the gateway id and state of an order; an empty field is left
 // as it was.
 func (d *DB) patch(w http.ResponseWriter, r *http.Request) {
+	if d.refuseWrite(w) {
+		return
+	}
 	var u wire.OrderUpdate
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&u); err != nil {
 		service.WriteError(w, http.StatusBadRequest, "malformed update: "+err.Error())
@@ -212,7 +277,8 @@ func (d *DB) patch(w http.ResponseWriter, r *http.Request) {
 	rows, err := d.db.QueryContext(r.Context(), `UPDATE orders SET
 		gateway_id = CASE WHEN ? = '' THEN gateway_id ELSE ? END,
 		state      = CASE WHEN ? = '' THEN state ELSE ? END,
-		updated_at = ?
+		updated_at = ?,
+		seq        = `+nextSeq+`
 		WHERE request_id = ?
 		RETURNING `+columns,
 		u.GatewayID, u.GatewayID, u.State, u.State, time.Now().UTC().UnixNano(), id)

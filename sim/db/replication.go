@@ -1,0 +1,410 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"paydrill/sim/service"
+	"paydrill/sim/wire"
+)
+
+// changesPage bounds one answer of the change feed.
+const changesPage = 1000
+
+// replication is a store's replica side: the primary it follows, the
+// changes fetched and waiting out the lag, and what was applied.
+type replication struct {
+	mu        sync.Mutex
+	following string
+	stop      context.CancelFunc
+	done      chan struct{}
+	client    *http.Client
+
+	fetched        int64 // the primary's seq of the last change fetched
+	buffer         []wire.Change
+	appliedSeq     int64
+	appliedThrough time.Time
+	// caughtUp is when the last fetch that found nothing new was sent:
+	// every change committed before it is here.
+	caughtUp     time.Time
+	lastContact  time.Time
+	lastError    string
+	promotedAt   time.Time
+	lagPromoted  time.Duration
+	dropped      int
+	restored     int
+	restoreError string
+	resyncedAt   time.Time
+}
+
+func (d *DB) routeReplication() {
+	d.rep.client = &http.Client{Timeout: 5 * time.Second}
+	d.mux.HandleFunc("GET "+wire.PathChanges, d.changes)
+	d.mux.HandleFunc("GET "+wire.PathReplication, func(w http.ResponseWriter, _ *http.Request) {
+		service.WriteJSON(w, http.StatusOK, d.Replication())
+	})
+	d.mux.HandleFunc("POST "+wire.PathPromote, func(w http.ResponseWriter, _ *http.Request) {
+		d.Promote()
+		service.WriteJSON(w, http.StatusOK, d.Replication())
+	})
+	d.mux.HandleFunc("POST "+wire.PathFollow, func(w http.ResponseWriter, r *http.Request) {
+		var f wire.FollowRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&f); err != nil {
+			service.WriteError(w, http.StatusBadRequest, "want {\"primary\": BASE_URL}: "+err.Error())
+			return
+		}
+		if err := service.CheckURL(f.Primary); err != nil {
+			service.WriteError(w, http.StatusBadRequest, "primary: "+err.Error())
+			return
+		}
+		d.stopFollowing()
+		d.startFollowing(f.Primary)
+		service.WriteJSON(w, http.StatusOK, d.Replication())
+	})
+	d.mux.HandleFunc("POST "+wire.PathResync, func(w http.ResponseWriter, r *http.Request) {
+		var f wire.ResyncRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&f); err != nil {
+			service.WriteError(w, http.StatusBadRequest, "want {\"from\": BASE_URL}: "+err.Error())
+			return
+		}
+		if err := service.CheckURL(f.From); err != nil {
+			service.WriteError(w, http.StatusBadRequest, "from: "+err.Error())
+			return
+		}
+		if err := d.Resync(r.Context(), f.From); err != nil {
+			service.WriteError(w, http.StatusBadGateway, err.Error())
+			return
+		}
+		service.WriteJSON(w, http.StatusOK, d.Replication())
+	})
+}
+
+// refuseWrite answers 503 when the store is a replica: it takes no write
+// until it is promoted.
+func (d *DB) refuseWrite(w http.ResponseWriter) bool {
+	d.rep.mu.Lock()
+	f := d.rep.following
+	d.rep.mu.Unlock()
+	if f == "" {
+		return false
+	}
+	service.WriteError(w, http.StatusServiceUnavailable, "read-only replica (following "+f+")")
+	return true
+}
+
+// changes answers the change feed: the orders whose last write is
+// numbered after ?after, oldest write first, at most ?limit.
+func (d *DB) changes(w http.ResponseWriter, r *http.Request) {
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil && r.URL.Query().Get("after") != "" {
+		service.WriteError(w, http.StatusBadRequest, "after: want a sequence number")
+		return
+	}
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || limit <= 0 || limit > changesPage {
+		limit = changesPage
+	}
+	rows, err := d.db.QueryContext(r.Context(), `SELECT seq, `+columns+` FROM orders WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		service.WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	defer rows.Close()
+	out := []wire.Change{}
+	for rows.Next() {
+		var c wire.Change
+		var created, updated int64
+		o := &c.Order
+		if err := rows.Scan(&c.Seq, &o.RequestID, &o.Reference, &o.Customer, &o.AmountCents, &o.CardToken,
+			&o.GatewayID, &o.State, &o.Dyno, &o.Replay, &created, &updated); err != nil {
+			service.WriteError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		o.CreatedAt, o.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		service.WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	service.WriteJSON(w, http.StatusOK, out)
+}
+
+// startFollowing makes the store a replica of primary, from its first
+// change.
+func (d *DB) startFollowing(primary string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	d.rep.mu.Lock()
+	d.rep.following = strings.TrimRight(primary, "/")
+	d.rep.stop, d.rep.done = cancel, make(chan struct{})
+	d.rep.fetched, d.rep.buffer = 0, nil
+	d.rep.promotedAt, d.rep.lagPromoted, d.rep.dropped = time.Time{}, 0, 0
+	done := d.rep.done
+	d.rep.mu.Unlock()
+	go d.follow(ctx, done)
+}
+
+// stopFollowing ends the replica's loop and waits for it; the store then
+// takes writes. It returns the changes fetched and not applied.
+func (d *DB) stopFollowing() int {
+	d.rep.mu.Lock()
+	stop, done := d.rep.stop, d.rep.done
+	d.rep.stop, d.rep.done = nil, nil
+	d.rep.mu.Unlock()
+	if stop == nil {
+		return 0
+	}
+	stop()
+	<-done
+	d.rep.mu.Lock()
+	defer d.rep.mu.Unlock()
+	n := len(d.rep.buffer)
+	d.rep.buffer, d.rep.following = nil, ""
+	return n
+}
+
+// follow fetches the primary's changes every poll interval and applies
+// each once the lag has passed since its commit there.
+func (d *DB) follow(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(d.cfg.PollInterval.D())
+	defer t.Stop()
+	for {
+		d.fetch(ctx)
+		d.apply(ctx, time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// fetch reads the primary's changes after the last one fetched, page by
+// page, into the buffer.
+func (d *DB) fetch(ctx context.Context) {
+	for ctx.Err() == nil {
+		d.rep.mu.Lock()
+		primary, after := d.rep.following, d.rep.fetched
+		d.rep.mu.Unlock()
+		sent := time.Now()
+		var page []wire.Change
+		err := d.getJSON(ctx, fmt.Sprintf("%s%s?after=%d&limit=%d", primary, wire.PathChanges, after, changesPage), &page)
+		d.rep.mu.Lock()
+		if err != nil {
+			if ctx.Err() == nil {
+				d.rep.lastError = err.Error()
+			}
+			d.rep.mu.Unlock()
+			return
+		}
+		d.rep.lastError, d.rep.lastContact = "", time.Now()
+		d.rep.buffer = append(d.rep.buffer, page...)
+		if n := len(page); n > 0 {
+			d.rep.fetched = page[n-1].Seq
+		}
+		if len(page) < changesPage {
+			d.rep.caughtUp = sent
+			d.rep.mu.Unlock()
+			return
+		}
+		d.rep.mu.Unlock()
+	}
+}
+
+func (d *DB) getJSON(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := d.rep.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// apply writes the buffered changes committed on the primary at least
+// the lag before now, in the primary's order, in one transaction.
+func (d *DB) apply(ctx context.Context, now time.Time) {
+	d.rep.mu.Lock()
+	lag := d.cfg.ReplicationLag.D()
+	n := 0
+	for n < len(d.rep.buffer) && !d.rep.buffer[n].Order.UpdatedAt.Add(lag).After(now) {
+		n++
+	}
+	due := d.rep.buffer[:n:n]
+	d.rep.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	orders := make([]wire.OrderRecord, n)
+	for i, c := range due {
+		orders[i] = c.Order
+	}
+	if err := d.upsert(ctx, orders, false); err != nil {
+		d.rep.mu.Lock()
+		d.rep.lastError = "apply: " + err.Error()
+		d.rep.mu.Unlock()
+		return
+	}
+	d.rep.mu.Lock()
+	d.rep.buffer = d.rep.buffer[n:]
+	d.rep.appliedSeq = due[n-1].Seq
+	d.rep.appliedThrough = due[n-1].Order.UpdatedAt
+	d.rep.mu.Unlock()
+}
+
+// upsert writes orders as they are, in one transaction; replace first
+// deletes every order the store held.
+func (d *DB) upsert(ctx context.Context, orders []wire.OrderRecord, replace bool) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if replace {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM orders`); err != nil {
+			return err
+		}
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO orders (`+columns+`, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+nextSeq+`)
+		ON CONFLICT (request_id) DO UPDATE SET reference = excluded.reference, customer = excluded.customer,
+			amount_cents = excluded.amount_cents, card_token = excluded.card_token, gateway_id = excluded.gateway_id,
+			state = excluded.state, dyno = excluded.dyno, replay = excluded.replay, created_at = excluded.created_at,
+			updated_at = excluded.updated_at, seq = excluded.seq`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, o := range orders {
+		if _, err := stmt.ExecContext(ctx, o.RequestID, o.Reference, o.Customer, o.AmountCents, o.CardToken, o.GatewayID,
+			o.State, o.Dyno, o.Replay, o.CreatedAt.UnixNano(), o.UpdatedAt.UnixNano()); err != nil {
+			return fmt.Errorf("order %s: %w", o.RequestID, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Promote makes a replica a primary: it stops following, drops the
+// changes it fetched and had not applied (they were in flight: lost with
+// the old primary), and takes writes. A primary is left as it is.
+func (d *DB) Promote() {
+	d.rep.mu.Lock()
+	following := d.rep.following != ""
+	lag := d.lagLocked(time.Now())
+	d.rep.mu.Unlock()
+	if !following {
+		return
+	}
+	dropped := d.stopFollowing()
+	d.rep.mu.Lock()
+	d.rep.promotedAt, d.rep.lagPromoted, d.rep.dropped = time.Now().UTC(), lag, dropped
+	d.rep.mu.Unlock()
+}
+
+// Resync replaces every order with those of the store at from (its
+// export), in one transaction; a replica stops following first. Failback
+// uses it to bring the old primary level with the region that took over.
+func (d *DB) Resync(ctx context.Context, from string) error {
+	d.stopFollowing()
+	orders, err := service.Fetch[wire.OrderRecord](ctx, d.rep.client, strings.TrimRight(from, "/")+wire.PathExport)
+	if err != nil {
+		return fmt.Errorf("resync from %s: %w", from, err)
+	}
+	if err := d.upsert(ctx, orders, true); err != nil {
+		return fmt.Errorf("resync from %s: %w", from, err)
+	}
+	d.rep.mu.Lock()
+	d.rep.resyncedAt = time.Now().UTC()
+	d.rep.mu.Unlock()
+	return nil
+}
+
+// restore loads the backup at path into an empty store.
+func (d *DB) restore(path string) error {
+	var n int
+	if err := d.db.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil // restored on an earlier start
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		d.rep.restoreError = "no backup at " + path + ": started empty"
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--restore: %w", err)
+	}
+	defer f.Close()
+	orders, err := service.ReadNDJSON[wire.OrderRecord](f)
+	if err != nil {
+		return fmt.Errorf("--restore %s: %w", path, err)
+	}
+	if err := d.upsert(context.Background(), orders, false); err != nil {
+		return fmt.Errorf("--restore %s: %w", path, err)
+	}
+	d.rep.restored = len(orders)
+	return nil
+}
+
+// lagLocked is how far behind the primary the store is at now: now minus
+// the time before which every change the primary committed is applied.
+func (d *DB) lagLocked(now time.Time) time.Duration {
+	if d.rep.following == "" {
+		return 0
+	}
+	through := d.currentThroughLocked()
+	if through.IsZero() {
+		return 0
+	}
+	return now.Sub(through)
+}
+
+// currentThroughLocked: every change the primary committed before it is
+// applied here. With changes waiting, the oldest of them bounds it; with
+// none, the last fetch that found nothing new.
+func (d *DB) currentThroughLocked() time.Time {
+	if len(d.rep.buffer) > 0 {
+		return d.rep.buffer[0].Order.UpdatedAt
+	}
+	return d.rep.caughtUp
+}
+
+// Replication reports the store's replication state.
+func (d *DB) Replication() wire.ReplicationStatus {
+	var n int
+	_ = d.db.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&n)
+	d.rep.mu.Lock()
+	defer d.rep.mu.Unlock()
+	s := wire.ReplicationStatus{Role: wire.RolePrimary, Following: d.rep.following,
+		AppliedSeq: d.rep.appliedSeq, AppliedThrough: d.rep.appliedThrough, Buffered: len(d.rep.buffer),
+		LastContact: d.rep.lastContact, LastError: d.rep.lastError, PromotedAt: d.rep.promotedAt,
+		Dropped: d.rep.dropped, Orders: n, Restored: d.rep.restored, RestoreError: d.rep.restoreError,
+		ResyncedAt: d.rep.resyncedAt}
+	switch {
+	case d.rep.following != "":
+		s.Role = wire.RoleReplica
+		s.CurrentThrough = d.currentThroughLocked()
+		s.Lag = wire.Duration(d.lagLocked(time.Now()))
+	case !d.rep.promotedAt.IsZero():
+		s.Lag = wire.Duration(d.rep.lagPromoted)
+	}
+	return s
+}
