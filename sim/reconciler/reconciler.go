@@ -18,6 +18,7 @@
 // HTTP:
 //
 //	POST /reconcile     run a pass now; answers 200 wire.WorkerStatus after it
+//	PUT  /admin/db      wire.StoreTarget: work on another order store from the next pass
 //	GET  /admin/status  200 wire.WorkerStatus
 //	GET  /admin/export  every record as NDJSON (wire.ReconcileRecord)
 //	GET  /healthz       200
@@ -36,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -155,7 +157,7 @@ type Reconciler struct {
 	db     *sql.DB
 	client *http.Client
 	mux    *http.ServeMux
-	dbURL  string
+	dbURL  atomic.Pointer[string] // PUT /admin/db replaces it
 	gwURL  string
 
 	pass sync.Mutex // held for a whole pass: never two at once
@@ -187,7 +189,6 @@ func New(c Config) (*Reconciler, error) {
 		db:     db,
 		client: &http.Client{},
 		mux:    http.NewServeMux(),
-		dbURL:  strings.TrimRight(c.DB, "/"),
 		gwURL:  strings.TrimRight(c.Gateway, "/"),
 		ctx:    ctx,
 		cancel: cancel,
@@ -199,7 +200,9 @@ func New(c Config) (*Reconciler, error) {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", c.Store, err)
 	}
+	r.SetDB(c.DB)
 	r.mux.HandleFunc("POST "+wire.PathReconcile, r.reconcile)
+	r.mux.HandleFunc("PUT "+wire.PathReconcilerDB, r.servePutDB)
 	r.mux.HandleFunc("GET "+wire.PathStatus, func(w http.ResponseWriter, _ *http.Request) {
 		service.WriteJSON(w, http.StatusOK, r.Status())
 	})
@@ -231,6 +234,30 @@ func (r *Reconciler) Close() error {
 		r.closeErr = r.db.Close()
 	})
 	return r.closeErr
+}
+
+// DB is the base URL of the order store the reconciler works on.
+func (r *Reconciler) DB() string { return *r.dbURL.Load() }
+
+// SetDB points the reconciler at another order store (the region that is
+// active now); a pass in progress finishes on the one it started with.
+func (r *Reconciler) SetDB(u string) {
+	u = strings.TrimRight(u, "/")
+	r.dbURL.Store(&u)
+}
+
+func (r *Reconciler) servePutDB(w http.ResponseWriter, req *http.Request) {
+	var t wire.StoreTarget
+	if err := json.NewDecoder(io.LimitReader(req.Body, 1<<20)).Decode(&t); err != nil {
+		service.WriteError(w, http.StatusBadRequest, "want {\"url\": BASE_URL}: "+err.Error())
+		return
+	}
+	if err := service.CheckURL(t.URL); err != nil {
+		service.WriteError(w, http.StatusBadRequest, "url: "+err.Error())
+		return
+	}
+	r.SetDB(t.URL)
+	service.WriteJSON(w, http.StatusOK, wire.StoreTarget{URL: r.DB()})
 }
 
 // Status is the reconciler's progress.
@@ -282,8 +309,9 @@ func (r *Reconciler) Pass(ctx context.Context) {
 		s.LastRun = time.Now().UTC()
 	})
 
+	dbURL := r.DB()
 	var orders []wire.OrderRecord
-	if err := r.call(ctx, http.MethodGet, r.dbURL+wire.PathOrders+"?reconcilable=1", nil, nil, &orders); err != nil {
+	if err := r.call(ctx, http.MethodGet, dbURL+wire.PathOrders+"?reconcilable=1", nil, nil, &orders); err != nil {
 		// Nothing to record per order: the list itself failed. Pending
 		// keeps its last known value; the next pass tries again.
 		return
@@ -293,7 +321,7 @@ func (r *Reconciler) Pass(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		rec := r.one(ctx, o)
+		rec := r.one(ctx, dbURL, o)
 		rec.At = time.Now().UTC()
 		r.record(rec)
 		if rec.Action != wire.ReconcileError {
@@ -302,8 +330,8 @@ func (r *Reconciler) Pass(ctx context.Context) {
 	}
 }
 
-// one reconciles one order: adopt the first matching charge, or charge.
-func (r *Reconciler) one(ctx context.Context, o wire.OrderRecord) wire.ReconcileRecord {
+// one reconciles one order of the store at dbURL: adopt the first matching charge, or charge.
+func (r *Reconciler) one(ctx context.Context, dbURL string, o wire.OrderRecord) wire.ReconcileRecord {
 	rec := wire.ReconcileRecord{RequestID: o.RequestID, Reference: o.Reference}
 	fail := func(what string, err error) wire.ReconcileRecord {
 		rec.Action = wire.ReconcileError
@@ -341,7 +369,7 @@ func (r *Reconciler) one(ctx context.Context, o wire.OrderRecord) wire.Reconcile
 	}
 	rec.ChargeID, rec.ChargeRef = ch.ID, ch.Reference
 	upd := wire.OrderUpdate{GatewayID: ch.ID, State: wire.StateCharged}
-	if err := r.call(ctx, http.MethodPatch, r.dbURL+wire.PathOrders+"/"+url.PathEscape(o.RequestID), nil, upd, nil); err != nil {
+	if err := r.call(ctx, http.MethodPatch, dbURL+wire.PathOrders+"/"+url.PathEscape(o.RequestID), nil, upd, nil); err != nil {
 		return fail("patch order", err)
 	}
 	return rec

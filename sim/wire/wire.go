@@ -58,6 +58,9 @@ const (
 	PathDynos     = "/admin/dynos"      // router PUT: replace the dyno set ([]string of base URLs)
 	PathTargets   = "/admin/production" // edge PUT: replace the production target (TargetUpdate)
 	PathStatus    = "/admin/status"     // replayer, reconciler GET: progress (WorkerStatus)
+	// PathReconcilerDB is the reconciler's PUT: the order store to work
+	// on (StoreTarget), the active region's after a failover.
+	PathReconcilerDB = "/admin/db"
 )
 
 // Order is the body of POST /orders: what the customer's phone sends.
@@ -239,6 +242,11 @@ type WorkerStatus struct {
 	Passes  int       `json:"passes"`
 	Busy    bool      `json:"busy"`
 	LastRun time.Time `json:"last_run"`
+}
+
+// StoreTarget is the body of PUT /admin/db at the reconciler.
+type StoreTarget struct {
+	URL string `json:"url"`
 }
 
 // TargetUpdate is the body of PUT /admin/production at the edge.
