@@ -17,6 +17,7 @@
 //	GET   /admin/replication      → 200 wire.ReplicationStatus
 //	POST  /admin/promote          stop following, take writes → 200 status
 //	POST  /admin/follow           wire.FollowRequest: follow another store → 200 status
+//	POST  /admin/freeze           refuse writes until promoted or following → 200 status
 //	POST  /admin/resync           wire.ResyncRequest: replace every order with another store's → 200 status
 //	GET   /healthz                200
 package db
@@ -92,8 +93,8 @@ func (c Config) Validate() error {
 	if c.ReplicationLag < 0 {
 		errs = append(errs, fmt.Errorf("--replication-lag: must not be negative, got %s", c.ReplicationLag.D()))
 	}
-	if c.PollInterval <= 0 {
-		errs = append(errs, fmt.Errorf("--poll-interval: must be greater than 0, got %s", c.PollInterval.D()))
+	if c.PollInterval < 0 {
+		errs = append(errs, fmt.Errorf("--poll-interval: must not be negative (0: 50ms), got %s", c.PollInterval.D()))
 	}
 	return errors.Join(errs...)
 }

@@ -1,11 +1,13 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -25,22 +27,20 @@ const changesPage = 1000
 type replication struct {
 	mu        sync.Mutex
 	following string
+	frozen    bool // POST /admin/freeze: writes refused until promote or follow
 	stop      context.CancelFunc
 	done      chan struct{}
 	client    *http.Client
 
-	fetched        int64 // the primary's seq of the last change fetched
-	buffer         []wire.Change
-	appliedSeq     int64
+	appliedSeq     int64 // the primary's seq of the last change applied
 	appliedThrough time.Time
-	// caughtUp is when the last fetch that found nothing new was sent:
-	// every change committed before it is here.
+	// caughtUp: every change the primary committed before it is applied
+	// here (the until of the last fetch that read all there was).
 	caughtUp     time.Time
 	lastContact  time.Time
 	lastError    string
 	promotedAt   time.Time
 	lagPromoted  time.Duration
-	dropped      int
 	restored     int
 	restoreError string
 	resyncedAt   time.Time
@@ -54,6 +54,12 @@ func (d *DB) routeReplication() {
 	})
 	d.mux.HandleFunc("POST "+wire.PathPromote, func(w http.ResponseWriter, _ *http.Request) {
 		d.Promote()
+		service.WriteJSON(w, http.StatusOK, d.Replication())
+	})
+	d.mux.HandleFunc("POST "+wire.PathFreeze, func(w http.ResponseWriter, _ *http.Request) {
+		d.rep.mu.Lock()
+		d.rep.frozen = true
+		d.rep.mu.Unlock()
 		service.WriteJSON(w, http.StatusOK, d.Replication())
 	})
 	d.mux.HandleFunc("POST "+wire.PathFollow, func(w http.ResponseWriter, r *http.Request) {
@@ -92,28 +98,42 @@ func (d *DB) routeReplication() {
 // until it is promoted.
 func (d *DB) refuseWrite(w http.ResponseWriter) bool {
 	d.rep.mu.Lock()
-	f := d.rep.following
+	f, frozen := d.rep.following, d.rep.frozen
 	d.rep.mu.Unlock()
-	if f == "" {
+	switch {
+	case f != "":
+		service.WriteError(w, http.StatusServiceUnavailable, "read-only replica (following "+f+")")
+	case frozen:
+		service.WriteError(w, http.StatusServiceUnavailable, "frozen: refusing writes (failing back)")
+	default:
 		return false
 	}
-	service.WriteError(w, http.StatusServiceUnavailable, "read-only replica (following "+f+")")
 	return true
 }
 
 // changes answers the change feed: the orders whose last write is
-// numbered after ?after, oldest write first, at most ?limit.
+// numbered after ?after, oldest write first, at most ?limit; with ?until
+// (unix nanoseconds) only writes committed by then.
 func (d *DB) changes(w http.ResponseWriter, r *http.Request) {
-	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	if err != nil && r.URL.Query().Get("after") != "" {
+	q := r.URL.Query()
+	after, err := strconv.ParseInt(q.Get("after"), 10, 64)
+	if err != nil && q.Get("after") != "" {
 		service.WriteError(w, http.StatusBadRequest, "after: want a sequence number")
 		return
+	}
+	until := int64(math.MaxInt64)
+	if v := q.Get("until"); v != "" {
+		if until, err = strconv.ParseInt(v, 10, 64); err != nil {
+			service.WriteError(w, http.StatusBadRequest, "until: want unix nanoseconds")
+			return
+		}
 	}
 	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
 	if err != nil || limit <= 0 || limit > changesPage {
 		limit = changesPage
 	}
-	rows, err := d.db.QueryContext(r.Context(), `SELECT seq, `+columns+` FROM orders WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	rows, err := d.db.QueryContext(r.Context(), `SELECT seq, `+columns+` FROM orders WHERE seq > ? AND updated_at <= ? ORDER BY seq LIMIT ?`,
+		after, until, limit)
 	if err != nil {
 		service.WriteError(w, http.StatusInternalServerError, err.Error())
 		return
@@ -144,43 +164,42 @@ func (d *DB) changes(w http.ResponseWriter, r *http.Request) {
 func (d *DB) startFollowing(primary string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.rep.mu.Lock()
-	d.rep.following = strings.TrimRight(primary, "/")
+	d.rep.following, d.rep.frozen = strings.TrimRight(primary, "/"), false
 	d.rep.stop, d.rep.done = cancel, make(chan struct{})
-	d.rep.fetched, d.rep.buffer = 0, nil
-	d.rep.promotedAt, d.rep.lagPromoted, d.rep.dropped = time.Time{}, 0, 0
+	d.rep.appliedSeq, d.rep.caughtUp = 0, time.Time{}
+	d.rep.promotedAt, d.rep.lagPromoted = time.Time{}, 0
 	done := d.rep.done
 	d.rep.mu.Unlock()
 	go d.follow(ctx, done)
 }
 
 // stopFollowing ends the replica's loop and waits for it; the store then
-// takes writes. It returns the changes fetched and not applied.
-func (d *DB) stopFollowing() int {
+// takes writes.
+func (d *DB) stopFollowing() {
 	d.rep.mu.Lock()
 	stop, done := d.rep.stop, d.rep.done
 	d.rep.stop, d.rep.done = nil, nil
 	d.rep.mu.Unlock()
 	if stop == nil {
-		return 0
+		return
 	}
 	stop()
 	<-done
 	d.rep.mu.Lock()
 	defer d.rep.mu.Unlock()
-	n := len(d.rep.buffer)
-	d.rep.buffer, d.rep.following = nil, ""
-	return n
+	d.rep.following = ""
 }
 
 // follow fetches the primary's changes every poll interval and applies
-// each once the lag has passed since its commit there.
+// them. The lag is in the shipping: a change reaches the replica once it
+// is ReplicationLag old, so the changes committed in the last lag before
+// the link is cut never do.
 func (d *DB) follow(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	t := time.NewTicker(d.cfg.PollInterval.D())
+	t := time.NewTicker(cmp.Or(d.cfg.PollInterval.D(), 50*time.Millisecond))
 	defer t.Stop()
 	for {
 		d.fetch(ctx)
-		d.apply(ctx, time.Now())
 		select {
 		case <-ctx.Done():
 			return
@@ -189,16 +208,25 @@ func (d *DB) follow(ctx context.Context, done chan struct{}) {
 	}
 }
 
-// fetch reads the primary's changes after the last one fetched, page by
-// page, into the buffer.
+// fetch reads and applies, page by page, the primary's changes after the
+// last one applied and at least the lag old.
 func (d *DB) fetch(ctx context.Context) {
 	for ctx.Err() == nil {
 		d.rep.mu.Lock()
-		primary, after := d.rep.following, d.rep.fetched
+		primary, after := d.rep.following, d.rep.appliedSeq
 		d.rep.mu.Unlock()
-		sent := time.Now()
+		until := time.Now().Add(-d.cfg.ReplicationLag.D())
 		var page []wire.Change
-		err := d.getJSON(ctx, fmt.Sprintf("%s%s?after=%d&limit=%d", primary, wire.PathChanges, after, changesPage), &page)
+		err := d.getJSON(ctx, fmt.Sprintf("%s%s?after=%d&until=%d&limit=%d", primary, wire.PathChanges, after, until.UnixNano(), changesPage), &page)
+		if err == nil && len(page) > 0 {
+			orders := make([]wire.OrderRecord, len(page))
+			for i, c := range page {
+				orders[i] = c.Order
+			}
+			if aerr := d.upsert(ctx, orders, false); aerr != nil {
+				err = fmt.Errorf("apply: %w", aerr)
+			}
+		}
 		d.rep.mu.Lock()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -208,12 +236,11 @@ func (d *DB) fetch(ctx context.Context) {
 			return
 		}
 		d.rep.lastError, d.rep.lastContact = "", time.Now()
-		d.rep.buffer = append(d.rep.buffer, page...)
 		if n := len(page); n > 0 {
-			d.rep.fetched = page[n-1].Seq
+			d.rep.appliedSeq, d.rep.appliedThrough = page[n-1].Seq, page[n-1].Order.UpdatedAt
 		}
 		if len(page) < changesPage {
-			d.rep.caughtUp = sent
+			d.rep.caughtUp = until
 			d.rep.mu.Unlock()
 			return
 		}
@@ -235,37 +262,6 @@ func (d *DB) getJSON(ctx context.Context, url string, v any) error {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-// apply writes the buffered changes committed on the primary at least
-// the lag before now, in the primary's order, in one transaction.
-func (d *DB) apply(ctx context.Context, now time.Time) {
-	d.rep.mu.Lock()
-	lag := d.cfg.ReplicationLag.D()
-	n := 0
-	for n < len(d.rep.buffer) && !d.rep.buffer[n].Order.UpdatedAt.Add(lag).After(now) {
-		n++
-	}
-	due := d.rep.buffer[:n:n]
-	d.rep.mu.Unlock()
-	if n == 0 {
-		return
-	}
-	orders := make([]wire.OrderRecord, n)
-	for i, c := range due {
-		orders[i] = c.Order
-	}
-	if err := d.upsert(ctx, orders, false); err != nil {
-		d.rep.mu.Lock()
-		d.rep.lastError = "apply: " + err.Error()
-		d.rep.mu.Unlock()
-		return
-	}
-	d.rep.mu.Lock()
-	d.rep.buffer = d.rep.buffer[n:]
-	d.rep.appliedSeq = due[n-1].Seq
-	d.rep.appliedThrough = due[n-1].Order.UpdatedAt
-	d.rep.mu.Unlock()
 }
 
 // upsert writes orders as they are, in one transaction; replace first
@@ -300,20 +296,23 @@ func (d *DB) upsert(ctx context.Context, orders []wire.OrderRecord, replace bool
 	return tx.Commit()
 }
 
-// Promote makes a replica a primary: it stops following, drops the
-// changes it fetched and had not applied (they were in flight: lost with
-// the old primary), and takes writes. A primary is left as it is.
+// Promote makes a replica a primary: it stops following and takes
+// writes; what the primary committed and had not shipped yet is lost
+// with it. A primary is left as it is.
 func (d *DB) Promote() {
 	d.rep.mu.Lock()
 	following := d.rep.following != ""
 	lag := d.lagLocked(time.Now())
 	d.rep.mu.Unlock()
 	if !following {
+		d.rep.mu.Lock()
+		d.rep.frozen = false
+		d.rep.mu.Unlock()
 		return
 	}
-	dropped := d.stopFollowing()
+	d.stopFollowing()
 	d.rep.mu.Lock()
-	d.rep.promotedAt, d.rep.lagPromoted, d.rep.dropped = time.Now().UTC(), lag, dropped
+	d.rep.promotedAt, d.rep.lagPromoted, d.rep.frozen = time.Now().UTC(), lag, false
 	d.rep.mu.Unlock()
 }
 
@@ -367,24 +366,10 @@ func (d *DB) restore(path string) error {
 // lagLocked is how far behind the primary the store is at now: now minus
 // the time before which every change the primary committed is applied.
 func (d *DB) lagLocked(now time.Time) time.Duration {
-	if d.rep.following == "" {
+	if d.rep.following == "" || d.rep.caughtUp.IsZero() {
 		return 0
 	}
-	through := d.currentThroughLocked()
-	if through.IsZero() {
-		return 0
-	}
-	return now.Sub(through)
-}
-
-// currentThroughLocked: every change the primary committed before it is
-// applied here. With changes waiting, the oldest of them bounds it; with
-// none, the last fetch that found nothing new.
-func (d *DB) currentThroughLocked() time.Time {
-	if len(d.rep.buffer) > 0 {
-		return d.rep.buffer[0].Order.UpdatedAt
-	}
-	return d.rep.caughtUp
+	return now.Sub(d.rep.caughtUp)
 }
 
 // Replication reports the store's replication state.
@@ -393,15 +378,14 @@ func (d *DB) Replication() wire.ReplicationStatus {
 	_ = d.db.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&n)
 	d.rep.mu.Lock()
 	defer d.rep.mu.Unlock()
-	s := wire.ReplicationStatus{Role: wire.RolePrimary, Following: d.rep.following,
-		AppliedSeq: d.rep.appliedSeq, AppliedThrough: d.rep.appliedThrough, Buffered: len(d.rep.buffer),
+	s := wire.ReplicationStatus{Role: wire.RolePrimary, Following: d.rep.following, Frozen: d.rep.frozen,
+		AppliedSeq: d.rep.appliedSeq, AppliedThrough: d.rep.appliedThrough,
 		LastContact: d.rep.lastContact, LastError: d.rep.lastError, PromotedAt: d.rep.promotedAt,
-		Dropped: d.rep.dropped, Orders: n, Restored: d.rep.restored, RestoreError: d.rep.restoreError,
-		ResyncedAt: d.rep.resyncedAt}
+		Orders: n, Restored: d.rep.restored, RestoreError: d.rep.restoreError, ResyncedAt: d.rep.resyncedAt}
 	switch {
 	case d.rep.following != "":
 		s.Role = wire.RoleReplica
-		s.CurrentThrough = d.currentThroughLocked()
+		s.CurrentThrough = d.rep.caughtUp
 		s.Lag = wire.Duration(d.lagLocked(time.Now()))
 	case !d.rep.promotedAt.IsZero():
 		s.Lag = wire.Duration(d.rep.lagPromoted)

@@ -7,12 +7,12 @@
 //
 // HTTP:
 //
-//	*     /...                    forwarded to the chosen region (X-Paydrill-Region names it)
-//	GET   /admin/state            → wire.GSLBState
-//	PUT   /admin/active           wire.GSLBSwitch → 200 state | 404 unknown region
-//	PUT   /admin/regions/{name}   wire.GSLBRegion → 200 state: a region's URL, once it exists
-//	GET   /admin/export           every event as NDJSON (wire.GSLBEvent)
-//	GET   /healthz, /readyz       200
+//   - /...                    forwarded to the chosen region (X-Paydrill-Region names it)
+//     GET   /admin/state            → wire.GSLBState
+//     PUT   /admin/active           wire.GSLBSwitch → 200 state | 404 unknown region
+//     PUT   /admin/regions/{name}   wire.GSLBRegion → 200 state: a region's URL, once it exists
+//     GET   /admin/export           every event as NDJSON (wire.GSLBEvent)
+//     GET   /healthz, /readyz       200
 package gslb
 
 import (

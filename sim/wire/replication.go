@@ -4,11 +4,12 @@ import "time"
 
 // The order store's replication paths.
 const (
-	PathChanges     = "/admin/changes"     // db GET ?after=SEQ&limit=N: the change feed ([]Change, oldest first)
+	PathChanges     = "/admin/changes"     // db GET ?after=SEQ&until=UNIXNANO&limit=N: the change feed ([]Change, oldest first)
 	PathReplication = "/admin/replication" // db GET: ReplicationStatus
 	PathPromote     = "/admin/promote"     // db POST: stop following, take writes
 	PathFollow      = "/admin/follow"      // db POST FollowRequest: follow another store
 	PathResync      = "/admin/resync"      // db POST ResyncRequest: replace every order with another store's
+	PathFreeze      = "/admin/freeze"      // db POST: refuse writes until promoted or following
 )
 
 // Replication roles.
@@ -37,6 +38,7 @@ type ResyncRequest struct {
 // ReplicationStatus is what an order store reports at PathReplication.
 type ReplicationStatus struct {
 	Role      string `json:"role"`
+	Frozen    bool   `json:"frozen"`              // refuses writes (POST /admin/freeze) until promoted or following
 	Following string `json:"following,omitempty"` // the primary's base URL
 	// AppliedSeq is the primary's sequence number of the last change
 	// applied here; AppliedThrough is that change's commit time there.
@@ -46,14 +48,10 @@ type ReplicationStatus struct {
 	// applied here. Lag is now (or the promotion) minus it.
 	CurrentThrough time.Time `json:"current_through,omitzero"`
 	Lag            Duration  `json:"lag"`
-	Buffered       int       `json:"buffered"` // changes fetched, not applied yet (waiting out the lag)
 	LastContact    time.Time `json:"last_contact,omitzero"`
 	LastError      string    `json:"last_error,omitempty"`
 	PromotedAt     time.Time `json:"promoted_at,omitzero"`
-	// Dropped counts the changes fetched but not yet applied when the
-	// store was promoted: lost with the old primary.
-	Dropped int `json:"dropped"`
-	Orders  int `json:"orders"`
+	Orders         int       `json:"orders"`
 	// Restored counts the orders read from the backup at start.
 	Restored     int       `json:"restored"`
 	RestoreError string    `json:"restore_error,omitempty"`
