@@ -168,7 +168,7 @@ func New(c Config) (*DB, error) {
 	})
 	d.routeReplication()
 	if c.Follow != "" {
-		d.startFollowing(c.Follow)
+		d.startFollowing(c.Follow, 0)
 	}
 	return d, nil
 }

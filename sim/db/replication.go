@@ -73,7 +73,7 @@ func (d *DB) routeReplication() {
 			return
 		}
 		d.stopFollowing()
-		d.startFollowing(f.Primary)
+		d.startFollowing(f.Primary, f.After)
 		service.WriteJSON(w, http.StatusOK, d.Replication())
 	})
 	d.mux.HandleFunc("POST "+wire.PathResync, func(w http.ResponseWriter, r *http.Request) {
@@ -159,14 +159,14 @@ func (d *DB) changes(w http.ResponseWriter, r *http.Request) {
 	service.WriteJSON(w, http.StatusOK, out)
 }
 
-// startFollowing makes the store a replica of primary, from its first
-// change.
-func (d *DB) startFollowing(primary string) {
+// startFollowing makes the store a replica of primary, from the change
+// after the one numbered after (0: its first).
+func (d *DB) startFollowing(primary string, after int64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.rep.mu.Lock()
 	d.rep.following, d.rep.frozen = strings.TrimRight(primary, "/"), false
 	d.rep.stop, d.rep.done = cancel, make(chan struct{})
-	d.rep.appliedSeq, d.rep.caughtUp = 0, time.Time{}
+	d.rep.appliedSeq, d.rep.caughtUp = after, time.Time{}
 	d.rep.promotedAt, d.rep.lagPromoted = time.Time{}, 0
 	done := d.rep.done
 	d.rep.mu.Unlock()
@@ -375,13 +375,14 @@ func (d *DB) lagLocked(now time.Time) time.Duration {
 // Replication reports the store's replication state.
 func (d *DB) Replication() wire.ReplicationStatus {
 	var n int
-	_ = d.db.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&n)
+	var seq int64
+	_ = d.db.QueryRow(`SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM orders`).Scan(&n, &seq)
 	d.rep.mu.Lock()
 	defer d.rep.mu.Unlock()
 	s := wire.ReplicationStatus{Role: wire.RolePrimary, Following: d.rep.following, Frozen: d.rep.frozen,
 		AppliedSeq: d.rep.appliedSeq, AppliedThrough: d.rep.appliedThrough,
 		LastContact: d.rep.lastContact, LastError: d.rep.lastError, PromotedAt: d.rep.promotedAt,
-		Orders: n, Restored: d.rep.restored, RestoreError: d.rep.restoreError, ResyncedAt: d.rep.resyncedAt}
+		Orders: n, Seq: seq, Restored: d.rep.restored, RestoreError: d.rep.restoreError, ResyncedAt: d.rep.resyncedAt}
 	switch {
 	case d.rep.following != "":
 		s.Role = wire.RoleReplica

@@ -225,7 +225,7 @@ func New(c Config) (*GSLB, error) {
 		service.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}
 	g.mux.HandleFunc("GET "+wire.PathHealthz, ok)
-	g.mux.HandleFunc("GET "+wire.PathReadyz, ok)
+	g.mux.HandleFunc("GET "+wire.PathReadyz, g.serveReady)
 	g.mux.HandleFunc("GET "+wire.PathGSLBState, func(w http.ResponseWriter, _ *http.Request) {
 		service.WriteJSON(w, http.StatusOK, g.State())
 	})
@@ -312,6 +312,24 @@ func (g *GSLB) serveForward(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	ctx := context.WithValue(context.WithValue(r.Context(), regionKey{}, u), regionName{}, name)
 	g.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// serveReady answers for the active region: ready when its router is,
+// so that a client waiting for production (the replayer) waits for the
+// region orders go to, not for the gslb alone.
+func (g *GSLB) serveReady(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	name, u := g.active, g.regions[g.active]
+	g.mu.Unlock()
+	if u == nil {
+		service.WriteError(w, http.StatusServiceUnavailable, ErrNotProvisioned)
+		return
+	}
+	if !g.probe(r.Context(), u.String()) {
+		service.WriteError(w, http.StatusServiceUnavailable, "region "+name+" not ready")
+		return
+	}
+	service.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready", "region": name})
 }
 
 // State reports the gslb's view of the regions.

@@ -155,13 +155,23 @@ func TestAutoModeSwitchesAwayFromAnUnhealthyRegion(t *testing.T) {
 
 func TestManualModeReportsButDoesNotSwitch(t *testing.T) {
 	_, s := region(t, simtest.StartBackend(t, 0), "s")
-	g, _ := start(t, func(c *Config) {
+	g, srv := start(t, func(c *Config) {
 		c.Regions = map[string]string{"primary": simtest.ClosedURL(t), "standby": s}
 		c.Interval, c.Failures, c.CheckTimeout = wire.Duration(20*time.Millisecond), 2, wire.Duration(time.Second)
 	})
 	simtest.Eventually(t, 5*time.Second, "the primary unhealthy", func() bool { return g.State().Unhealthy })
 	if st := g.State(); st.Active != "primary" || !st.Ready["standby"] || st.Ready["primary"] {
 		t.Fatalf("manual gslb with a dead primary: %+v, want primary still active", st)
+	}
+	// Its readiness is the active region's: a replayer waiting for
+	// production waits.
+	var body map[string]string
+	if code := simtest.GetJSON(t, srv.URL()+wire.PathReadyz, &body); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with the active region dead: %d, want 503", code)
+	}
+	g.Switch("standby", "test")
+	if code := simtest.GetJSON(t, srv.URL()+wire.PathReadyz, &body); code != http.StatusOK || body["region"] != "standby" {
+		t.Fatalf("/readyz with a ready standby active: %d %v, want 200 from standby", code, body)
 	}
 }
 

@@ -28,6 +28,10 @@ type Change struct {
 // FollowRequest is the body of POST /admin/follow.
 type FollowRequest struct {
 	Primary string `json:"primary"`
+	// After is the primary's sequence number to follow from: 0 is its
+	// first change; a store the primary was just re-synced from follows
+	// from the primary's Seq then, having every change before it.
+	After int64 `json:"after,omitempty"`
 }
 
 // ResyncRequest is the body of POST /admin/resync.
@@ -52,6 +56,8 @@ type ReplicationStatus struct {
 	LastError      string    `json:"last_error,omitempty"`
 	PromotedAt     time.Time `json:"promoted_at,omitzero"`
 	Orders         int       `json:"orders"`
+	// Seq numbers the store's own last write (its change feed's end).
+	Seq int64 `json:"seq"`
 	// Restored counts the orders read from the backup at start.
 	Restored     int       `json:"restored"`
 	RestoreError string    `json:"restore_error,omitempty"`
