@@ -17,7 +17,27 @@ func (s *Scenario) YAML() []byte {
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(plain(reflect.ValueOf(s).Elem(), field{})); err != nil {
+	root := plain(reflect.ValueOf(s).Elem(), field{}).(*omap)
+	if !s.HasStandby() {
+		// Without a standby region its settings, the gslb's and the
+		// drill's do not apply: spelled out, they would not parse back.
+		root.del("drill")
+		if sys, ok := root.get("system"); ok {
+			sys.(*omap).del("gslb")
+			sys.(*omap).set("regions", &omap{keys: []string{"standby"}, vals: []any{&omap{keys: []string{"mode"}, vals: []any{"none"}}}})
+		}
+	}
+	if s.HasStandby() && s.System.Regions.Standby.Mode != "cold" {
+		// Backups are a cold standby's: a following db refuses the key.
+		if sys, ok := root.get("system"); ok {
+			if rg, ok := sys.(*omap).get("regions"); ok {
+				if sb, ok := rg.(*omap).get("standby"); ok {
+					sb.(*omap).del("backup_interval")
+				}
+			}
+		}
+	}
+	if err := enc.Encode(root); err != nil {
 		panic("scenarios: cannot render YAML: " + err.Error()) // plain values always encode
 	}
 	_ = enc.Close()
@@ -37,6 +57,8 @@ func plain(v reflect.Value, f field) any {
 		return faultPlain(v.Interface().(Fault))
 	case expectType:
 		return v.Interface().(Expectation).String()
+	case drillStepType:
+		return stepPlain(v.Interface().(DrillStep))
 	}
 	switch v.Kind() {
 	case reflect.Struct:
@@ -94,6 +116,28 @@ func distPlain(v reflect.Value) any {
 	return m
 }
 
+var drillStepType = reflect.TypeFor[DrillStep]()
+
+// stepPlain writes a drill step with the one of at, after and when that
+// starts it.
+func stepPlain(st DrillStep) any {
+	m := &omap{}
+	m.add("name", st.Name)
+	m.add("do", st.Do)
+	switch {
+	case st.After != "":
+		m.add("after", st.After)
+	case st.When != "":
+		m.add("when", st.When)
+	default:
+		m.add("at", FormatDuration(st.At))
+	}
+	if st.Takes != 0 {
+		m.add("takes", FormatDuration(st.Takes))
+	}
+	return m
+}
+
 func faultPlain(f Fault) any {
 	m := &omap{}
 	if f.Name != "" {
@@ -105,6 +149,9 @@ func faultPlain(f Fault) any {
 	}
 	if f.Link != "" {
 		m.add("link", f.Link)
+	}
+	if f.Region != "" {
+		m.add("region", f.Region)
 	}
 	if f.Target != "" {
 		m.add("target", f.Target)
@@ -141,6 +188,21 @@ type omap struct {
 func (m *omap) add(k string, v any) {
 	m.keys = append(m.keys, k)
 	m.vals = append(m.vals, v)
+}
+
+// del removes key k.
+func (m *omap) del(k string) {
+	if i := slices.Index(m.keys, k); i >= 0 {
+		m.keys = slices.Delete(m.keys, i, i+1)
+		m.vals = slices.Delete(m.vals, i, i+1)
+	}
+}
+
+// set replaces the value of key k (which must exist).
+func (m *omap) set(k string, v any) {
+	if i := slices.Index(m.keys, k); i >= 0 {
+		m.vals[i] = v
+	}
 }
 
 func (m *omap) get(k string) (any, bool) {

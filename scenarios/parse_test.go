@@ -375,7 +375,7 @@ func TestParseInline(t *testing.T) {
 		// Rates per hour are not a thing.
 		{"rate per hour", "load: {rate: 5/h}\n", `x.yaml:1:14: load.rate: want a rate like 5/s or 300/m, got "5/h"`},
 		// Unknown top-level key, far from any real one: the keys are listed.
-		{"unknown top", "zzz: 1\n", `x.yaml:1:1: zzz: unknown key (one of name, description, seed, speed, duration, system, load, faults, expect, abort_if, settle, rto_window)`},
+		{"unknown top", "zzz: 1\n", `x.yaml:1:1: zzz: unknown key (one of name, description, seed, speed, duration, system, load, faults, expect, abort_if, settle, drill, rto_window)`},
 		// A key that is not a word.
 		{"list key", "[a]: 1\n", `x.yaml:1:1: want a key name, got a list`},
 		// Merge of a scalar.

@@ -52,7 +52,7 @@ func TestJSONSchema(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"abort_if", "description", "duration", "expect", "faults", "load", "name", "rto_window", "seed", "settle", "speed", "system"}
+	want := []string{"abort_if", "description", "drill", "duration", "expect", "faults", "load", "name", "rto_window", "seed", "settle", "speed", "system"}
 	if !reflect.DeepEqual(keys, want) {
 		t.Fatalf("top-level keys %v", keys)
 	}

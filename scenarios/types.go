@@ -26,6 +26,7 @@ type Scenario struct {
 	Expect      []Expectation `yaml:"expect,omitempty" doc:"Expectations on the result, each KEY OP VALUE (e.g. double_charges == 0, rto < 60s), optionally judged over a window of the run (during fault 1: success_rate > 99%; after recovery for 30s: latency_ms.p99 < 500ms); a run passes when all hold."`
 	AbortIf     []Expectation `yaml:"abort_if,omitempty" doc:"Stop conditions, each KEY OP VALUE on the orders so far (e.g. lost_orders > 100), checked about every second of wall time while the load runs: when one holds the load stops early, the run settles and is checked as usual, and it fails saying which condition held."`
 	Settle      Settle        `yaml:"settle" doc:"How the harness waits, after the load stops, for replays and reconciliation to finish before checking."`
+	Drill       Drill         `yaml:"drill" doc:"A disaster-recovery runbook rehearsed against the system (needs system.regions.standby), with its objectives."`
 	RTOWindow   time.Duration `yaml:"rto_window" doc:"Recovery means production (not capture) answers at least 99% of orders for this long; RTO is measured from a fault's start to the start of such a window."`
 
 	// File is the path the scenario was read from ("" when built in code).
@@ -45,6 +46,62 @@ type System struct {
 	Gateway    Gateway    `yaml:"gateway" doc:"The payment gateway (its ledger is the ground truth for money)."`
 	Reconciler Reconciler `yaml:"reconciler" doc:"The periodic job that settles orders accepted while the gateway was down."`
 	Replayer   Replayer   `yaml:"replayer" doc:"The job that replays orders captured during a failover to production."`
+	Regions    Regions    `yaml:"regions" doc:"A standby region (router, dynos and db built from the same settings) behind a global load balancer, for disaster-recovery drills; none by default."`
+	GSLB       GSLB       `yaml:"gslb" doc:"The global load balancer between the edge and the regions (used only with a standby region)."`
+}
+
+// Regions describes the standby region and what the regions cost.
+type Regions struct {
+	Standby Standby `yaml:"standby" doc:"The standby region: how it is kept (mode) and how long each recovery operation takes."`
+	Cost    Cost    `yaml:"cost" doc:"Hourly prices, for the standby's monthly cost in the result."`
+}
+
+// Standby is how the standby region is kept and recovered.
+type Standby struct {
+	Mode           string        `yaml:"mode" enum:"standby_mode" doc:"none (no standby region: the default), hot (built and running, dynos and all), warm (router and db running, the db following the primary, zero dynos until provision), cold (nothing runs until provision creates the region, its db restored from the last backup)."`
+	Dynos          int           `yaml:"dynos" doc:"The standby's dyno count once provisioned; 0 is the primary's (system.dynos.count)." min:"0"`
+	Provision      time.Duration `yaml:"provision" doc:"The platform's time to provision the standby (warm: start its dynos; cold: create the region), added to the real start-up and readiness check."`
+	Promote        time.Duration `yaml:"promote" doc:"The time a promotion of the standby db takes before it takes writes."`
+	ReplicationLag time.Duration `yaml:"replication_lag" doc:"Each order committed on the primary db is applied on the standby's this long after its commit (asynchronous replication); the replication link db->replica can be broken, so the lag grows."`
+	BackupInterval time.Duration `yaml:"backup_interval" doc:"cold: how often the primary db is backed up; a provisioned cold standby restores the last backup."`
+}
+
+// Cost is the hourly prices of the standby's parts.
+type Cost struct {
+	DynoHour         int64 `yaml:"dyno_hour" unit:"money" doc:"Price of one dyno for an hour (dollars, e.g. \"0.10\")."`
+	ControlPlaneHour int64 `yaml:"control_plane_hour" unit:"money" doc:"Price of a region's control plane (its router) for an hour."`
+	DBHour           int64 `yaml:"db_hour" unit:"money" doc:"Price of a region's db for an hour."`
+}
+
+// GSLB is the global load balancer's configuration.
+type GSLB struct {
+	Mode     string        `yaml:"mode" enum:"gslb_mode" doc:"auto (switch by itself to a ready standby once the active region has failed failures health checks in a row) or manual (only a drill's reroute step switches)."`
+	Interval time.Duration `yaml:"interval" doc:"Time between health checks of the active region (its /readyz through the region's link)."`
+	Failures int           `yaml:"failures" doc:"Failed health checks in a row after which the active region is unhealthy." min:"1"`
+	TTL      time.Duration `yaml:"ttl" doc:"DNS cache time: after a switch, the share of orders still sent to the old region falls linearly from 1 to 0 over it. 0: clients switch at once."`
+}
+
+// Drill is a disaster-recovery runbook rehearsed against the system, and
+// the objectives it must meet.
+type Drill struct {
+	Objectives Objectives  `yaml:"objectives" doc:"The recovery objectives; a drill that misses one fails the run."`
+	Steps      []DrillStep `yaml:"steps,omitempty" doc:"The runbook's steps, each started at a time, after another step, or when a condition holds."`
+}
+
+// Objectives are a drill's recovery time and recovery point objectives.
+type Objectives struct {
+	RTO time.Duration `yaml:"rto" doc:"Recovery time objective: the longest the outage may keep production from answering (the result's rto_s); 0: none."`
+	RPO time.Duration `yaml:"rpo" doc:"Recovery point objective: the longest span of acknowledged orders the failover may lose (the result's rpo_s); 0: none."`
+}
+
+// DrillStep is one step of a runbook.
+type DrillStep struct {
+	Name  string        `yaml:"name" doc:"The step's name; other steps name it in after."`
+	Do    string        `yaml:"do" enum:"drill_action" doc:"What the step does: detect (someone notices), provision (bring the standby up: warm starts its dynos, cold creates the region; nothing for hot), promote (the standby db stops following and takes writes), reroute (the gslb sends orders to the standby), failback (re-sync the primary from the standby, route back to it, the standby follows again), wait (nothing: people's time)."`
+	At    time.Duration `yaml:"at" doc:"Start at this model time from the start of the run."`
+	After string        `yaml:"after" doc:"Start when the named step has ended."`
+	When  string        `yaml:"when" enum:"drill_condition" doc:"Start when a condition holds: gslb-unhealthy (the gslb's health checks find the active region failing), gslb-switched (the gslb switched region, e.g. by itself in mode auto), standby-ready (the standby region answers its readiness check)."`
+	Takes time.Duration `yaml:"takes" doc:"People's time (paging, confirming, typing) spent before the step's own operation starts."`
 }
 
 // Edge is the edge router's configuration.
@@ -122,7 +179,8 @@ type Fault struct {
 	Name       string           `yaml:"name" doc:"Optional label shown in reports."`
 	At         time.Duration    `yaml:"at" doc:"Model time from the start of the run when the fault begins."`
 	For        time.Duration    `yaml:"for" doc:"How long the fault lasts; leave it out for until the end of the run."`
-	Link       string           `yaml:"link" doc:"The link a toxic breaks: edge->router, router->dyno (every dyno), router->dyno[i] (1-based), dyno->gateway, dyno->db, edge->capture, replayer->router, reconciler->gateway."`
+	Link       string           `yaml:"link" doc:"The link a toxic breaks: edge->router, router->dyno (every dyno), router->dyno[i] (1-based), dyno->gateway, dyno->db, edge->capture, replayer->router, reconciler->gateway; with a standby region also db->replica (replication)."`
+	Region     string           `yaml:"region" enum:"region" doc:"With a standby region, the region a toxic breaks as a whole (primary or standby): the toxic acts on the region's gslb link and on the replication link, as a region's outage cuts both."`
 	Target     string           `yaml:"target"`             // its description names the container faults: see faultFieldDoc
 	Toxic      string           `yaml:"toxic" enum:"toxic"` // a FaultKind's name; its description lists them: see faultFieldDoc
 	Stream     string           `yaml:"stream" enum:"stream" doc:"Which direction a toxic acts on: downstream (answers, towards the caller) or upstream (requests)."`
@@ -245,6 +303,9 @@ func Default() Scenario {
 			Gateway:    Gateway{Latency: TimeDist{Dist: "lognormal", Median: 150 * time.Millisecond, P99: 800 * time.Millisecond}},
 			Reconciler: Reconciler{Interval: time.Minute, Match: "similar", Window: 10 * time.Minute},
 			Replayer:   Replayer{Mode: "auto", Rate: 20},
+			Regions: Regions{Standby: Standby{Mode: "none", Provision: 4 * time.Minute, Promote: 30 * time.Second,
+				ReplicationLag: 2 * time.Second, BackupInterval: time.Hour}},
+			GSLB: GSLB{Mode: "manual", Interval: 10 * time.Second, Failures: 3, TTL: 60 * time.Second},
 		},
 		Load: Traffic{
 			Rate:      5,
@@ -264,14 +325,19 @@ func newFault() Fault { return Fault{Stream: "downstream"} }
 // enums lists the values each enumeration allows, but toxic's: the fault
 // kinds (see enumValues).
 var enums = map[string][]string{
-	"strategy":    {"random", "round-robin", "least-conn", "p2c"},
-	"ack":         {"durable", "early"},
-	"arrivals":    {"constant", "poisson"},
-	"dedupe":      {"off", "check", "claim"},
-	"match":       {"similar", "reference"},
-	"replay_mode": {"auto", "manual", "at"},
-	"stream":      {"downstream", "upstream"},
-	"dist":        {"const", "uniform", "exponential", "lognormal", "weibull", "empirical"},
+	"strategy":        {"random", "round-robin", "least-conn", "p2c"},
+	"ack":             {"durable", "early"},
+	"arrivals":        {"constant", "poisson"},
+	"dedupe":          {"off", "check", "claim"},
+	"match":           {"similar", "reference"},
+	"replay_mode":     {"auto", "manual", "at"},
+	"stream":          {"downstream", "upstream"},
+	"region":          {"primary", "standby"},
+	"standby_mode":    {"none", "hot", "warm", "cold"},
+	"gslb_mode":       {"auto", "manual"},
+	"drill_action":    {"detect", "provision", "promote", "reroute", "failback", "wait"},
+	"drill_condition": {"gslb-unhealthy", "gslb-switched", "standby-ready"},
+	"dist":            {"const", "uniform", "exponential", "lognormal", "weibull", "empirical"},
 }
 
 // enumValues returns the values the enumeration name (an enum struct tag)

@@ -143,6 +143,7 @@ func (v *validator) run() {
 	v.moneyDist("load.amount", &s.Load.Amount)
 	v.positive("load.timeout", s.Load.Timeout)
 
+	v.regions()
 	v.faults()
 	v.expectations()
 	v.windows()
@@ -263,7 +264,12 @@ func (v *validator) faults() {
 		if (s.given(p+".for") || f.For != 0) && f.For <= 0 {
 			v.errorf(p+".for", "must be greater than 0, got %s (leave it out for until the end of the run)", FormatDuration(f.For))
 		}
-		if f.Link != "" {
+		if f.Region != "" {
+			v.regionFault(p, f)
+		}
+		if f.Link == "db->replica" && !s.HasStandby() {
+			v.errorf(p+".link", "db->replica is the replication link of a standby region: it needs system.regions.standby.mode hot, warm or cold")
+		} else if f.Link != "" && f.Link != "db->replica" {
 			v.indexed(p+".link", f.Link, "router->dyno", links, s.System.Dynos.Count)
 		}
 		if f.Target != "" {
@@ -283,11 +289,23 @@ func (v *validator) faults() {
 	}
 }
 
+// regionFault checks a fault on a whole region.
+func (v *validator) regionFault(p string, f Fault) {
+	switch {
+	case !v.s.HasStandby():
+		v.errorf(p+".region", "a region fault needs a standby region (system.regions.standby.mode: hot, warm or cold)")
+	case f.Link != "" || f.Target != "":
+		v.errorf(p+".region", "give region alone: it stands for the region's links (drop link and target)")
+	default:
+		v.enum(p+".region", f.Region, "region")
+	}
+}
+
 func (v *validator) containerFault(p string, f Fault) {
 	if f.Link != "" {
 		v.errorf(p+".link", "%s is a container fault: name the container with target, not link", f.Toxic)
 	}
-	if f.Target == "" && f.Link == "" {
+	if f.Target == "" && f.Link == "" && f.Region == "" {
 		v.errorf(p+".target", "required by container fault %s: the container (one of %s, dyno[i])", f.Toxic, strings.Join(targets, ", "))
 	}
 	if v.s.given(p + ".stream") {
@@ -303,7 +321,7 @@ func (v *validator) linkFault(p string, f Fault, kind FaultKind) {
 		v.errorf(p+".target", "only container faults (%s) name a target; toxic %s names a link",
 			strings.Join(faultKindNames(isContainerKind), ", "), f.Toxic)
 	}
-	if f.Link == "" && f.Target == "" {
+	if f.Link == "" && f.Target == "" && f.Region == "" {
 		v.errorf(p+".link", "required by toxic %s: the link it breaks (one of %s, router->dyno[i])", f.Toxic, strings.Join(links, ", "))
 	}
 	if f.Toxic == faultDown {
@@ -394,4 +412,140 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// regions checks the standby region, the gslb and the drill.
+func (v *validator) regions() {
+	s := v.s
+	sb := s.System.Regions.Standby
+	v.enum("system.regions.standby.mode", sb.Mode, "standby_mode")
+	has := s.HasStandby()
+	if !has {
+		for _, k := range []string{"system.regions.standby.dynos", "system.regions.standby.provision", "system.regions.standby.promote",
+			"system.regions.standby.replication_lag", "system.regions.standby.backup_interval", "system.gslb", "system.regions.cost"} {
+			if s.given(k) {
+				v.errorf(k, "only applies with a standby region (system.regions.standby.mode: hot, warm or cold)")
+				break
+			}
+		}
+		if s.given("drill") {
+			v.errorf("drill", "a drill needs a standby region (system.regions.standby.mode: hot, warm or cold)")
+		}
+		return
+	}
+	v.atLeast("system.regions.standby.dynos", sb.Dynos, 0)
+	for _, k := range []struct {
+		key string
+		d   time.Duration
+	}{{"provision", sb.Provision}, {"promote", sb.Promote}, {"replication_lag", sb.ReplicationLag}} {
+		if k.d < 0 {
+			v.errorf("system.regions.standby."+k.key, "must be 0 or more, got %s", FormatDuration(k.d))
+		}
+	}
+	if sb.Mode == "cold" {
+		v.positive("system.regions.standby.backup_interval", sb.BackupInterval)
+	} else if s.given("system.regions.standby.backup_interval") {
+		v.errorf("system.regions.standby.backup_interval", "only applies to mode: cold (mode is %s): a %s standby's db follows the primary", sb.Mode, sb.Mode)
+	}
+	c := s.System.Regions.Cost
+	for _, k := range []struct {
+		key string
+		v   int64
+	}{{"dyno_hour", c.DynoHour}, {"control_plane_hour", c.ControlPlaneHour}, {"db_hour", c.DBHour}} {
+		if k.v < 0 {
+			v.errorf("system.regions.cost."+k.key, "must be 0 or more, got %s", FormatMoney(k.v))
+		}
+	}
+	g := s.System.GSLB
+	v.enum("system.gslb.mode", g.Mode, "gslb_mode")
+	v.positive("system.gslb.interval", g.Interval)
+	v.atLeast("system.gslb.failures", g.Failures, 1)
+	if g.TTL < 0 {
+		v.errorf("system.gslb.ttl", "must be 0 or more, got %s", FormatDuration(g.TTL))
+	}
+	v.drill()
+}
+
+// drill checks the runbook: every step does a known thing, starts one
+// way, names steps that exist, and no step waits on itself.
+func (v *validator) drill() {
+	d := v.s.Drill
+	if d.Objectives.RTO < 0 {
+		v.errorf("drill.objectives.rto", "must be 0 or more, got %s", FormatDuration(d.Objectives.RTO))
+	}
+	if d.Objectives.RPO < 0 {
+		v.errorf("drill.objectives.rpo", "must be 0 or more, got %s", FormatDuration(d.Objectives.RPO))
+	}
+	names := map[string]int{}
+	for i, st := range d.Steps {
+		p := fmt.Sprintf("drill.steps[%d]", i)
+		if strings.TrimSpace(st.Name) == "" {
+			v.errorf(p+".name", "required: the step's name")
+		} else if j, dup := names[st.Name]; dup {
+			v.errorf(p+".name", "duplicate step name %q (also drill.steps[%d])", st.Name, j)
+		} else {
+			names[st.Name] = i
+		}
+		if st.Do == "" {
+			v.errorf(p+".do", "required: what the step does (one of %s)", strings.Join(enums["drill_action"], ", "))
+		} else {
+			v.enum(p+".do", st.Do, "drill_action")
+		}
+		starts := 0
+		if v.s.given(p + ".at") {
+			starts++
+		}
+		if st.After != "" {
+			starts++
+		}
+		if st.When != "" {
+			starts++
+			v.enum(p+".when", st.When, "drill_condition")
+		}
+		if starts != 1 {
+			v.errorf(p, "give exactly one of at, after and when (when the step starts), got %d", starts)
+		}
+		if st.At < 0 {
+			v.errorf(p+".at", "must be 0 or more, got %s", FormatDuration(st.At))
+		} else if v.s.Duration > 0 && st.At >= v.s.Duration {
+			v.errorf(p+".at", "the step starts at %s, after the end of the run (duration %s)", FormatDuration(st.At), FormatDuration(v.s.Duration))
+		}
+		if st.Takes < 0 {
+			v.errorf(p+".takes", "must be 0 or more, got %s", FormatDuration(st.Takes))
+		}
+	}
+	for i, st := range d.Steps {
+		if st.After == "" {
+			continue
+		}
+		p := fmt.Sprintf("drill.steps[%d].after", i)
+		if _, ok := names[st.After]; !ok {
+			var all []string
+			for _, s := range d.Steps {
+				all = append(all, s.Name)
+			}
+			v.errorf(p, "no step named %q%s", st.After, suggest(st.After, all))
+			continue
+		}
+		// Follow the chain: a cycle never starts.
+		seen := map[string]bool{st.Name: true}
+		for cur := st.After; cur != ""; {
+			if seen[cur] {
+				v.errorf(p, "step %q waits on itself through after (%s)", st.Name, cur)
+				break
+			}
+			seen[cur] = true
+			j, ok := names[cur]
+			if !ok {
+				break
+			}
+			cur = d.Steps[j].After
+		}
+	}
+}
+
+// HasStandby says whether the system has a standby region.
+func (s *Scenario) HasStandby() bool {
+	m := s.System.Regions.Standby.Mode
+	return m != "" && m != "none"
 }
