@@ -127,7 +127,7 @@ func appliedFaults(ws []fault.Window, now time.Duration) []fault.Window {
 // snapshot reads what the checker needs from every store, keeping no copy.
 func snapshot(ctx context.Context, client *http.Client, sys *system.System) (checker.Evidence, error) {
 	var ev checker.Evidence
-	url := func(role string) string { return sys.Components[role] + wire.PathExport }
+	url := func(role string) string { return sys.URL(role) + wire.PathExport }
 	var errs [5]error
 	ev.Ledger, errs[0] = service.Fetch[wire.Charge](ctx, client, url(topology.RoleGateway))
 	ev.DB, errs[1] = service.Fetch[wire.OrderRecord](ctx, client, url(topology.RoleDB))

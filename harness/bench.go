@@ -323,7 +323,7 @@ func dynoOverhead(ctx context.Context, sys *system.System) (mean, p99 float64) {
 	var xs []float64
 	client := &http.Client{Timeout: time.Minute}
 	for i := 1; i <= sys.Dynos; i++ {
-		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[topology.DynoName(i)]+wire.PathExport)
+		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.URL(topology.DynoName(i))+wire.PathExport)
 		if err != nil {
 			continue
 		}

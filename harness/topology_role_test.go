@@ -29,7 +29,7 @@ var canary = topology.Role{
 	Config: func(w topology.Wiring, in topology.Instance) roles.Config {
 		c := w.Dyno
 		c.Name = in.Alias
-		c.Gateway, c.DB = w.Over(in.Role, topology.RoleGateway), w.Over(in.Role, topology.RoleDB)
+		c.Gateway, c.DB = w.To(in, topology.RoleGateway), w.To(in, topology.RoleDB)
 		return &c
 	},
 }

@@ -45,6 +45,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,6 +64,7 @@ import (
 
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
+	"paydrill/sim/db"
 	"paydrill/sim/wire"
 )
 
@@ -77,7 +80,9 @@ var _ system.Runtime = Runtime{}
 func (Runtime) Name() string { return "docker" }
 
 // Supports every fault: link faults through its toxiproxy container, and
-// container faults on the containers themselves.
+// container faults on the containers themselves (a region's: on every
+// container of the region), and a standby region, whose deferred
+// containers do not exist until it is provisioned.
 func (Runtime) Supports(string) bool { return true }
 
 // SpeedLimit is the highest speed the docker runtime runs a
@@ -202,7 +207,15 @@ func (d Runtime) Start(ctx context.Context, topo *topology.Topology, dir string)
 		return nil, err
 	}
 
-	specs := dockerSpecs(topo)
+	all := dockerSpecs(topo, dir)
+	var specs, deferred []*dockerSpec
+	for _, s := range all {
+		if s.deferred {
+			deferred = append(deferred, s)
+		} else {
+			specs = append(specs, s)
+		}
+	}
 	for _, s := range specs {
 		if s.store != "" {
 			if err := run.createVolume(ctx, s); err != nil {
@@ -257,6 +270,10 @@ func (d Runtime) Start(ctx context.Context, topo *topology.Topology, dir string)
 		booting.Components[s.role] = run.comp(s.role).url()
 	}
 	booting.Edge = booting.Components[topology.RoleEdge]
+	booting.Peer = func(name string) string { return dockerAddrs{}.Direct(topo.Instance(name)) }
+	booting.Provision = func(ctx context.Context, region string) error {
+		return run.provision(ctx, booting, topo, tag, deferred, region)
+	}
 	run.booted.Store(true)
 	d.logf("docker: %s: %d containers up in %.1fs", run.id, len(specs)+1, time.Since(began).Seconds())
 	return booting, nil
@@ -270,24 +287,97 @@ type dockerSpec struct {
 	ready string   // the path that answers 200 when it is up
 	args  []string // after the entrypoint (/paydrill)
 	store string   // the store's file name under /data; "" when stateless
+	// deferred: started when its region is provisioned; region is the
+	// instance's ("" outside the regions).
+	deferred bool
+	region   string
+	// restore is a host file copied to /data before the container starts
+	// (a cold standby db's backup); "" none.
+	restore string
 }
 
 // dockerSpecs is a container per instance of the topology, each told the
 // in-network address of its peers: the toxiproxy container's port of a
 // proxied link, else the peer's alias.
-func dockerSpecs(topo *topology.Topology) []*dockerSpec {
+func dockerSpecs(topo *topology.Topology, dir string) []*dockerSpec {
 	var out []*dockerSpec
 	for _, in := range topo.Instances {
-		b, err := json.Marshal(topo.Config(in, dockerAddrs{}))
+		cfg := topo.Config(in, dockerAddrs{})
+		b, err := json.Marshal(cfg)
 		if err != nil {
 			panic(fmt.Sprintf("docker: %s config: %v", in.Name, err)) // plain structs: cannot fail
 		}
-		out = append(out, &dockerSpec{
+		s := &dockerSpec{
 			role: in.Name, alias: in.Alias, port: componentPort, ready: wire.PathHealthz, store: in.Store,
-			args: []string{"serve", in.Component, "--listen", fmt.Sprintf("0.0.0.0:%d", componentPort), "--config", string(b)},
-		})
+			args:     []string{"serve", in.Component, "--listen", fmt.Sprintf("0.0.0.0:%d", componentPort), "--config", string(b)},
+			deferred: in.Deferred, region: in.Region,
+		}
+		if dc, ok := cfg.(*db.Config); ok && dc.Restore != "" && dir != "" {
+			// The harness writes the backup beside the stores on the host.
+			s.restore = filepath.Join(dir, "stores", path.Base(dc.Restore))
+		}
+		out = append(out, s)
 	}
 	return out
+}
+
+// provision starts region's deferred containers (creating their volumes,
+// a cold db's backup copied in), waits until each is ready, creates
+// their links' relays, and tells the running ones about them.
+func (r *dockerRun) provision(ctx context.Context, sys *system.System, topo *topology.Topology, tag string,
+	deferred []*dockerSpec, region string) error {
+	r.provisioning.Lock()
+	defer r.provisioning.Unlock()
+	var todo []*dockerSpec
+	for _, s := range deferred {
+		if s.region == region && r.comp(s.role) == nil {
+			todo = append(todo, s)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	began := time.Now()
+	for _, s := range todo {
+		if s.store != "" {
+			if err := r.createVolume(ctx, s); err != nil {
+				return err
+			}
+		}
+	}
+	errs := make([]error, len(todo))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 12)
+	for i, s := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = r.startContainer(ctx, tag, s)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	_, links := topo.Deferred(region)
+	for _, l := range links {
+		if !l.Proxied {
+			continue
+		}
+		up := fmt.Sprintf("%s:%d", topo.Instance(l.To).Alias, componentPort)
+		if _, err := sys.Links.Proxy(l.Name, fmt.Sprintf("0.0.0.0:%d", l.Port), up, l.Names()[1:]...); err != nil {
+			return err
+		}
+	}
+	for _, s := range todo {
+		sys.SetURL(s.role, r.comp(s.role).url())
+	}
+	if r.log != nil {
+		fmt.Fprintf(r.log, "docker: %s: %s region provisioned, %d containers in %.1fs\n", r.id, region, len(todo), time.Since(began).Seconds())
+	}
+	return sys.Rewire(ctx, topo.Rewire(region, dockerAddrs{}))
 }
 
 // dockerAddrs are the addresses inside the run's network.
@@ -319,12 +409,11 @@ func aliasOf(name string) string {
 func dockerLinks(apiAddr string, topo *topology.Topology) (*system.Links, error) {
 	links := system.NewLinks(toxiclient.NewClient(apiAddr))
 	for _, l := range topo.Proxied() {
-		var aliases []string
-		if l.Group != "" {
-			aliases = append(aliases, l.Group)
+		if l.Deferred {
+			continue // created when its region is provisioned
 		}
 		up := fmt.Sprintf("%s:%d", topo.Instance(l.To).Alias, componentPort)
-		if _, err := links.Proxy(l.Name, fmt.Sprintf("0.0.0.0:%d", l.Port), up, aliases...); err != nil {
+		if _, err := links.Proxy(l.Name, fmt.Sprintf("0.0.0.0:%d", l.Port), up, l.Names()[1:]...); err != nil {
 			return nil, err
 		}
 	}
@@ -342,6 +431,8 @@ type dockerRun struct {
 
 	network string
 	booted  atomic.Bool // Start succeeded: the teardown keeps the stores
+
+	provisioning sync.Mutex // one region provisioned at a time
 
 	mu    sync.Mutex
 	comps map[string]*dockerComp // by role
@@ -474,10 +565,17 @@ func (r *dockerRun) request(tag string, s *dockerSpec, hostPort, attempt int) te
 		volume = r.volumeName(s)
 	}
 	port := nat.Port(fmt.Sprintf("%d/tcp", s.port))
+	var files []testcontainers.ContainerFile
+	if s.restore != "" {
+		if _, err := os.Stat(s.restore); err == nil {
+			files = append(files, testcontainers.ContainerFile{HostFilePath: s.restore, ContainerFilePath: "/data/" + filepath.Base(s.restore), FileMode: 0o644})
+		}
+	}
 	return testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:          tag,
 			Name:           name,
+			Files:          files,
 			Cmd:            s.args,
 			Labels:         r.labelsWith(s.role),
 			ExposedPorts:   []string{fmt.Sprintf("127.0.0.1:%d:%s", hostPort, port)},
@@ -585,6 +683,18 @@ func (r *dockerRun) targets(target string) ([]*dockerComp, error) {
 	defer r.mu.Unlock()
 	if c, ok := r.comps[target]; ok && target != "toxiproxy" {
 		return []*dockerComp{c}, nil
+	}
+	if region, ok := strings.CutPrefix(target, "region:"); ok {
+		var out []*dockerComp
+		for _, c := range r.comps {
+			if c.spec.region == region {
+				out = append(out, c)
+			}
+		}
+		if len(out) > 0 {
+			sort.Slice(out, func(i, j int) bool { return out[i].spec.role < out[j].spec.role })
+			return out, nil
+		}
 	}
 	if target == topology.RoleDyno {
 		var out []*dockerComp

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/Shopify/toxiproxy/v2"
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
@@ -30,9 +32,12 @@ var _ system.Runtime = Runtime{}
 // Name is "embedded".
 func (Runtime) Name() string { return "embedded" }
 
-// Supports every link fault; there are no containers to kill, stop,
-// restart or pause.
+// Supports every link fault and a standby region; there are no
+// containers to kill, stop, restart or pause.
 func (Runtime) Supports(kind string) bool {
+	if kind == system.FeatureStandby {
+		return true
+	}
 	k, ok := scenarios.LookupFaultKind(kind)
 	return ok && !k.Container
 }
@@ -59,22 +64,61 @@ func (Runtime) Start(ctx context.Context, topo *topology.Topology, dir string) (
 	sys.OnClose(tp.Close)
 	sys.Links = system.NewLinks(toxiclient.NewClient(tp.addr()))
 	addrs := &embeddedAddrs{sys: sys, stores: stores, relays: map[string]string{}}
+	var boot []topology.Instance
 	for _, in := range topo.Instances {
+		if !in.Deferred {
+			boot = append(boot, in)
+		}
+	}
+	if err := start(topo, addrs, boot); err != nil {
+		return nil, err
+	}
+	sys.Edge = sys.Components[topology.RoleEdge]
+	var provisioning sync.Mutex
+	sys.Provision = func(ctx context.Context, region string) error {
+		provisioning.Lock()
+		defer provisioning.Unlock()
+		ins, _ := topo.Deferred(region)
+		var todo []topology.Instance
+		var names []string
+		for _, in := range ins {
+			if sys.URL(in.Name) == "" {
+				todo = append(todo, in)
+				names = append(names, in.Name)
+			}
+		}
+		if len(todo) == 0 {
+			return nil // provisioned already
+		}
+		if err := start(topo, addrs, todo); err != nil {
+			return err
+		}
+		if err := sys.WaitHealthy(ctx, names, 60*time.Second); err != nil {
+			return err
+		}
+		return sys.Rewire(ctx, topo.Rewire(region, addrs))
+	}
+	return sys, ctx.Err()
+}
+
+// start builds and serves each instance in order, each told the address
+// of its peers and relays.
+func start(topo *topology.Topology, addrs *embeddedAddrs, ins []topology.Instance) error {
+	for _, in := range ins {
 		h, err := topo.Config(in, addrs).Build()
 		if err == nil {
 			err = addrs.err
 		}
 		if err == nil {
-			err = serve(sys, in.Name, h)
+			err = serve(addrs.sys, in.Name, h)
 		} else if c, ok := h.(interface{ Close() error }); ok {
 			c.Close()
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", in.Name, err)
+			return fmt.Errorf("%s: %w", in.Name, err)
 		}
 	}
-	sys.Edge = sys.Components[topology.RoleEdge]
-	return sys, ctx.Err()
+	return nil
 }
 
 // serve starts h on a 127.0.0.1 port as the component of s named name.
@@ -87,7 +131,7 @@ func serve(s *system.System, name string, h http.Handler) error {
 		return err
 	}
 	s.OnClose(srv.Close)
-	s.Components[name] = srv.URL()
+	s.SetURL(name, srv.URL())
 	return nil
 }
 
@@ -101,23 +145,19 @@ type embeddedAddrs struct {
 	err    error             // the first relay that could not be created
 }
 
-func (a *embeddedAddrs) Direct(in topology.Instance) string { return a.sys.Components[in.Name] }
+func (a *embeddedAddrs) Direct(in topology.Instance) string { return a.sys.URL(in.Name) }
 
 func (a *embeddedAddrs) Store(in topology.Instance) string { return filepath.Join(a.stores, in.Store) }
 
 func (a *embeddedAddrs) Link(l topology.Link) string {
-	up := a.sys.Components[l.To]
+	up := a.sys.URL(l.To)
 	if !l.Proxied {
 		return up
 	}
 	if u, ok := a.relays[l.Name]; ok {
 		return u
 	}
-	var aliases []string
-	if l.Group != "" {
-		aliases = append(aliases, l.Group)
-	}
-	addr, err := a.sys.Links.Proxy(l.Name, "127.0.0.1:0", hostPort(up), aliases...)
+	addr, err := a.sys.Links.Proxy(l.Name, "127.0.0.1:0", hostPort(up), l.Names()[1:]...)
 	if err != nil {
 		a.err = cmp.Or(a.err, err)
 		return ""

@@ -3,6 +3,7 @@ package system
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 )
@@ -11,6 +12,7 @@ import (
 // to the toxiproxy proxies it passes through. "router->dyno" names every
 // dyno's proxy.
 type Links struct {
+	mu      sync.Mutex // a region provisioned during the run adds proxies
 	client  *toxiclient.Client
 	proxies map[string]*toxiclient.Proxy // by proxy name
 	links   map[string][]string          // link → proxy names
@@ -27,6 +29,8 @@ func NewLinks(client *toxiclient.Client) *Links {
 func (l *Links) Proxy(link, listen, upstream string, aliases ...string) (string, error) {
 	name := proxyName(link)
 	p, err := l.client.CreateProxy(name, listen, upstream)
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err != nil {
 		return "", fmt.Errorf("toxiproxy: proxy %s: %w", link, err)
 	}
@@ -39,6 +43,8 @@ func (l *Links) Proxy(link, listen, upstream string, aliases ...string) (string,
 
 // Names lists every link a fault may name, sorted.
 func (l *Links) Names() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	out := make([]string, 0, len(l.links))
 	for n := range l.links {
 		out = append(out, n)
@@ -49,10 +55,14 @@ func (l *Links) Names() []string {
 
 // Proxies returns the proxies of link.
 func (l *Links) Proxies(link string) ([]*toxiclient.Proxy, error) {
+	l.mu.Lock()
 	names, ok := l.links[link]
+	l.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("no link %q (links: %v)", link, l.Names())
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	out := make([]*toxiclient.Proxy, len(names))
 	for i, n := range names {
 		out[i] = l.proxies[n]

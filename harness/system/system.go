@@ -7,9 +7,18 @@
 package system
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
 	"paydrill/harness/topology"
+	"paydrill/sim/wire"
 )
 
 // Runtime boots a topology somewhere: in this process (harness/embedded)
@@ -26,6 +35,10 @@ type Runtime interface {
 	Supports(kind string) bool
 }
 
+// FeatureStandby is what Runtime.Supports is asked about a system with a
+// standby region: whether it can boot one and provision it later.
+const FeatureStandby = "standby-region"
+
 // System is a booted simulated system, however it runs.
 type System struct {
 	// Edge is the base URL the load is sent to.
@@ -41,15 +54,48 @@ type System struct {
 	// Container applies a container fault (kill, stop, restart, pause) to a
 	// target; nil where the runtime has no containers.
 	Container func(ctx context.Context, target, fault string) error
+	// Provision starts the deferred instances of a region (a warm
+	// standby's dynos, a cold standby's every instance) and their links,
+	// waits until each answers its health check, and tells the running
+	// instances about them (topology.Rewire). Nil: the runtime cannot.
+	Provision func(ctx context.Context, region string) error
+	// Peer is the base URL one component reaches another by (the
+	// primary's db re-syncing from the standby's in a failback); nil:
+	// URL, the harness's own address of it.
+	Peer func(name string) string
 
+	mu      sync.RWMutex // guards Components once Start has returned
 	closers []func() error
+}
+
+// SetURL records the base URL of a component started after boot
+// (provisioned), safe beside URL.
+func (s *System) SetURL(name, url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Components[name] = url
+}
+
+// Names lists the components running now.
+func (s *System) Names() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.Components))
+	for n := range s.Components {
+		out = append(out, n)
+	}
+	return out
 }
 
 // Close stops every component, last started first.
 func (s *System) Close() error {
+	s.mu.Lock()
+	closers := s.closers
+	s.closers = nil
+	s.mu.Unlock()
 	var errs []error
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		if err := s.closers[i](); err != nil {
+	for i := len(closers) - 1; i >= 0; i-- {
+		if err := closers[i](); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -58,14 +104,77 @@ func (s *System) Close() error {
 
 // OnClose adds f to what Close runs (last added, first run): a runtime
 // registers each thing it starts as soon as it has started it.
-func (s *System) OnClose(f func() error) { s.closers = append(s.closers, f) }
+func (s *System) OnClose(f func() error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closers = append(s.closers, f)
+}
 
 // URL is the base URL of role ("gateway", "dyno[2]"...) as in Components,
 // "" for a role the system does not have.
 //
-// Both runtimes fill Components in Start and never change it afterwards
-// (the docker runtime pins each container's published host port, so a
-// container stopped or killed and started again by a fault answers on the
-// same URL), so URL, like reading Components, is safe from any goroutine
-// once Start has returned.
-func (s *System) URL(role string) string { return s.Components[role] }
+// Both runtimes fill Components in Start and change it afterwards only
+// through SetURL, when a region is provisioned (the docker runtime pins
+// each container's published host port, so a container stopped or killed
+// and started again by a fault answers on the same URL), so URL is safe
+// from any goroutine once Start has returned.
+func (s *System) URL(role string) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.Components[role]
+}
+
+// WaitHealthy polls the /healthz of each named component until all
+// answer 200, or timeout passes.
+func (s *System) WaitHealthy(ctx context.Context, names []string, timeout time.Duration) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for _, name := range names {
+		u := s.URL(name)
+		for {
+			resp, err := client.Get(u + wire.PathHealthz)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+				err = errors.New(resp.Status)
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("%s did not become healthy at %s: %v", name, u, err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// Rewire makes the calls that tell running instances about newly
+// provisioned ones (topology.Topology.Rewire).
+func (s *System) Rewire(ctx context.Context, calls []topology.Call) error {
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, c := range calls {
+		body, err := json.Marshal(c.Body)
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.URL(c.Instance)+c.Path, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("telling %s about the provisioned region: %w", c.Instance, err)
+		}
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("telling %s about the provisioned region: %s: %s", c.Instance, resp.Status, bytes.TrimSpace(msg))
+		}
+	}
+	return nil
+}

@@ -6,10 +6,12 @@ import (
 	"paydrill/sim/dyno"
 	"paydrill/sim/edge"
 	"paydrill/sim/gateway"
+	"paydrill/sim/gslb"
 	"paydrill/sim/reconciler"
 	"paydrill/sim/replayer"
 	"paydrill/sim/roles"
 	"paydrill/sim/router"
+	"paydrill/sim/wire"
 )
 
 // Configs are the components' configurations, in wall time, before
@@ -23,6 +25,22 @@ type Configs struct {
 	Capture    capture.Config
 	Replayer   replayer.Config
 	Reconciler reconciler.Config
+	GSLB       gslb.Config
+	// Standby is the standby region: none unless its Mode is hot, warm
+	// or cold.
+	Standby Standby
+}
+
+// Standby is how the standby region is built.
+type Standby struct {
+	Mode  string // "" or "none": no standby region; hot, warm, cold
+	Dynos int    // its dyno count; 0: the primary's
+	// ReplicationLag is how long after its commit on the primary an
+	// order is applied on the standby's db.
+	ReplicationLag wire.Duration
+	// Restore is the file name, beside the stores, of the backup a cold
+	// standby's db restores when it is created; "": none.
+	Restore string
 }
 
 // The roles of DESIGN.md's system.
@@ -35,7 +53,23 @@ const (
 	RoleEdge       = "edge"
 	RoleReplayer   = "replayer"
 	RoleReconciler = "reconciler"
+	RoleGSLB       = "gslb"
+	// RoleProduction is what a LinkSpec names to reach production: the
+	// gslb in a system with a standby region, else the router.
+	RoleProduction = "production"
 )
+
+// The links of a system with a standby region: each region's link from
+// the gslb (a region fault's toxic acts on it), and the standby db's
+// replication link to the primary's.
+const (
+	LinkRegionPrimary = "region:" + RegionPrimary
+	LinkRegionStandby = "region:" + RegionStandby
+	LinkReplication   = "db->replica"
+)
+
+// InRegion names role's instance in region: "standby.db".
+func InRegion(region, name string) string { return RegionPrefix(region) + name }
 
 // DynoName names the i-th dyno (1-based): "dyno[i]".
 func DynoName(i int) string { return IndexedName(RoleDyno, i) }
@@ -47,8 +81,11 @@ func DynoLink(i int) string { return LinkName(RoleRouter, DynoName(i)) }
 const DynoLinks = RoleRouter + "->" + RoleDyno
 
 // defaultRoles is DESIGN.md's system, in boot order: the stores, the
-// dynos over them, the router over the dynos, the edge over the router
-// and capture, then the replayer and reconciler.
+// dynos over them, the router over the dynos, (with a standby region) the
+// gslb over both regions' routers, the edge over the router or gslb and
+// capture, then the replayer and reconciler. The regional roles (db,
+// dynos, router) have a second set of instances in the standby region,
+// each booted after the primary's.
 func defaultRoles() []Role {
 	return []Role{
 		{Role: roles.Role{Name: RoleGateway, Short: "Payment gateway: the ledger of charges, the ground truth for money",
@@ -58,11 +95,22 @@ func defaultRoles() []Role {
 				c.Store, c.Seed = w.Store(in), in.Seed
 				return &c
 			}},
-		{Role: roles.Role{Name: RoleDB, Short: "Production order store shared by the dynos (request id unique)",
-			New: func() roles.Config { c := db.DefaultConfig(); return &c }}, Store: "orders.sqlite",
+		{Role: roles.Role{Name: RoleDB, Short: "Production order store shared by the dynos (request id unique); a standby's follows the primary's",
+			New: func() roles.Config { c := db.DefaultConfig(); return &c }}, Store: "orders.sqlite", Regional: true,
+			Links: []LinkSpec{{To: RoleDB, Port: 9007, Name: LinkReplication, FromRegion: RegionStandby, ToRegion: RegionPrimary,
+				Also: []string{LinkRegionPrimary, LinkRegionStandby}, Standby: true, Follows: true}},
 			Config: func(w Wiring, in Instance) roles.Config {
 				c := w.DB
 				c.Store = w.Store(in)
+				switch {
+				case in.Region != RegionStandby:
+				case w.Standby.Mode == "cold":
+					if w.Standby.Restore != "" {
+						c.Restore = w.Store(Instance{Store: w.Standby.Restore})
+					}
+				default:
+					c.Follow, c.ReplicationLag = w.Named(LinkReplication), w.Standby.ReplicationLag
+				}
 				return &c
 			}},
 		{Role: roles.Role{Name: RoleCapture, Short: "Failover capture service: risk check, durable raw request, production-shaped answer",
@@ -73,41 +121,63 @@ func defaultRoles() []Role {
 				return &c
 			}},
 		{Role: roles.Role{Name: RoleDyno, Short: "One app dyno: workers, backlog, de-dup, charge with timeout, save",
-			New: func() roles.Config { c := dyno.DefaultConfig(); return &c }}, Many: true,
+			New: func() roles.Config { c := dyno.DefaultConfig(); return &c }}, Many: true, Regional: true,
 			Links: []LinkSpec{{To: RoleGateway, Port: 9001}, {To: RoleDB, Port: 9002}},
 			Config: func(w Wiring, in Instance) roles.Config {
 				c := w.Dyno
 				c.Name, c.Seed = in.Alias, in.Seed
-				c.Gateway, c.DB = w.Over(in.Role, RoleGateway), w.Over(in.Role, RoleDB)
+				c.Gateway, c.DB = w.To(in, RoleGateway), w.To(in, RoleDB)
 				return &c
 			}},
 		{Role: roles.Role{Name: RoleRouter, Short: "Production router: picks a dyno per order (random, round-robin, least-conn, p2c)",
-			New: func() roles.Config { c := router.DefaultConfig(); return &c }}, SeedOffset: 101,
+			New: func() roles.Config { c := router.DefaultConfig(); return &c }}, SeedOffset: 101, Regional: true,
 			Links: []LinkSpec{{To: RoleDyno, Port: 10000}},
 			Config: func(w Wiring, in Instance) roles.Config {
 				c := w.Router
-				c.Seed, c.Dynos = in.Seed, nil
-				for _, d := range w.Instances(RoleDyno) {
-					c.Dynos = append(c.Dynos, w.Over(in.Role, d.Name))
+				c.Seed, c.Dynos = in.Seed, w.Dynos(in, in.Deferred) // a deferred router starts with its region
+				return &c
+			},
+			Rewire: func(w Wiring, in Instance, region string) (string, any, bool) {
+				if in.Region != region || in.Deferred || len(w.Dynos(in, true)) == len(w.Dynos(in, false)) {
+					return "", nil, false
+				}
+				return wire.PathDynos, w.Dynos(in, true), true
+			}},
+		{Role: roles.Role{Name: RoleGSLB, Short: "Global load balancer: health-checks the active region, switches to the standby",
+			New: func() roles.Config { c := gslb.DefaultConfig(); return &c }}, SeedOffset: 103, Standby: true,
+			Links: []LinkSpec{{To: RoleRouter, Port: 9008, Name: LinkRegionPrimary, ToRegion: RegionPrimary},
+				{To: RoleRouter, Port: 9009, Name: LinkRegionStandby, ToRegion: RegionStandby}},
+			Config: func(w Wiring, in Instance) roles.Config {
+				c := w.GSLB
+				c.Seed, c.Active = in.Seed, RegionPrimary
+				c.Regions = map[string]string{RegionPrimary: w.Named(LinkRegionPrimary), RegionStandby: ""}
+				if !w.Instance(InRegion(RegionStandby, RoleRouter)).Deferred {
+					c.Regions[RegionStandby] = w.Named(LinkRegionStandby)
 				}
 				return &c
+			},
+			Rewire: func(w Wiring, in Instance, region string) (string, any, bool) {
+				if region != RegionStandby || !w.Instance(InRegion(RegionStandby, RoleRouter)).Deferred {
+					return "", nil, false
+				}
+				return wire.PathGSLBRegions + RegionStandby, wire.GSLBRegion{URL: w.Named(LinkRegionStandby)}, true
 			}},
 		{Role: roles.Role{Name: RoleEdge, Short: "Edge router: forwards orders to production, fails over to capture",
 			New: func() roles.Config { c := edge.DefaultConfig(); return &c }}, SeedOffset: 102,
-			Links: []LinkSpec{{To: RoleRouter, Port: 9003}, {To: RoleCapture, Port: 9004}},
+			Links: []LinkSpec{{To: RoleProduction, Port: 9003}, {To: RoleCapture, Port: 9004}},
 			Config: func(w Wiring, in Instance) roles.Config {
 				c := w.Edge
 				c.Seed = in.Seed
-				c.Production, c.Capture = w.Over(in.Role, RoleRouter), w.Over(in.Role, RoleCapture)
+				c.Production, c.Capture = w.To(in, RoleProduction), w.To(in, RoleCapture)
 				return &c
 			}},
 		{Role: roles.Role{Name: RoleReplayer, Short: "Replays captured orders to production with their original request id",
 			New: func() roles.Config { c := replayer.DefaultConfig(); return &c }}, Store: "replayer.sqlite",
-			Links: []LinkSpec{{To: RoleRouter, Port: 9005}},
+			Links: []LinkSpec{{To: RoleProduction, Port: 9005}},
 			Config: func(w Wiring, in Instance) roles.Config {
 				c := w.Replayer
 				c.Store = w.Store(in)
-				c.Capture, c.Production = w.Direct(RoleCapture), w.Over(in.Role, RoleRouter)
+				c.Capture, c.Production = w.Direct(RoleCapture), w.To(in, RoleProduction)
 				return &c
 			}},
 		{Role: roles.Role{Name: RoleReconciler, Short: "Finds or makes the charge of every gateway-down order",
@@ -116,7 +186,7 @@ func defaultRoles() []Role {
 			Config: func(w Wiring, in Instance) roles.Config {
 				c := w.Reconciler
 				c.Store = w.Store(in)
-				c.DB, c.Gateway = w.Direct(RoleDB), w.Over(in.Role, RoleGateway)
+				c.DB, c.Gateway = w.Direct(RoleDB), w.To(in, RoleGateway)
 				return &c
 			}},
 	}
@@ -127,6 +197,6 @@ func DefaultConfigs() Configs {
 	return Configs{
 		Edge: edge.DefaultConfig(), Router: router.DefaultConfig(), Dyno: dyno.DefaultConfig(),
 		Gateway: gateway.DefaultConfig(), DB: db.DefaultConfig(), Capture: capture.DefaultConfig(),
-		Replayer: replayer.DefaultConfig(), Reconciler: reconciler.DefaultConfig(),
+		Replayer: replayer.DefaultConfig(), Reconciler: reconciler.DefaultConfig(), GSLB: gslb.DefaultConfig(),
 	}
 }
