@@ -90,13 +90,29 @@ func Summary(w io.Writer, r *result.Result) error {
 	t.Append([]string{"lost orders", fmt.Sprint(r.LostOrders), kindCents(r, result.KindLostOrder)})
 	t.Append([]string{"unreconciled (never charged)", fmt.Sprint(r.Unreconciled), Dollars(r.ExposureCents)})
 	t.Append([]string{"wrong matches", fmt.Sprint(r.WrongMatches), kindCents(r, result.KindWrongMatch)})
+	if r.OrphanCharges != nil {
+		t.Append([]string{"orphan charges (no order kept)", fmt.Sprint(*r.OrphanCharges), kindCents(r, result.KindOrphanCharge)})
+	}
+	if r.SplitBrainOrders != nil {
+		t.Append([]string{"split-brain orders (old region)", fmt.Sprint(*r.SplitBrainOrders), kindCents(r, result.KindSplitBrain)})
+	}
 	if err := t.Render(); err != nil {
+		return err
+	}
+	if err := regions(w, r); err != nil {
 		return err
 	}
 
 	t = NewTable(w, "recovery and time (model)", "value")
 	t.Append([]string{"RTO", rto(r.RTOS)})
-	t.Append([]string{"RPO", fmt.Sprintf("%d orders, %s", r.RPOOrders, Dollars(r.RPOCents))})
+	rpo := fmt.Sprintf("%d orders, %s", r.RPOOrders, Dollars(r.RPOCents))
+	if r.RPOS != nil {
+		rpo += fmt.Sprintf(", spanning %s", seconds(*r.RPOS))
+		if r.Regions != nil && r.Regions.LagAtPromotionS != nil {
+			rpo += fmt.Sprintf(" (standby %s behind at promotion)", seconds(*r.Regions.LagAtPromotionS))
+		}
+	}
+	t.Append([]string{"RPO", rpo})
 	for _, out := range r.Outages {
 		name := out.Name
 		if name == "" {
@@ -150,6 +166,71 @@ func Summary(w io.Writer, r *result.Result) error {
 	return nil
 }
 
+// regions writes the standby region's summary and the drill's timeline.
+func regions(w io.Writer, r *result.Result) error {
+	g := r.Regions
+	if g == nil {
+		return nil
+	}
+	opt := func(v *float64) string {
+		if v == nil {
+			return "never"
+		}
+		return "at " + seconds(*v)
+	}
+	t := NewTable(w, "regions", "value")
+	t.Append([]string{"standby mode", g.StandbyMode})
+	t.Append([]string{"standby cost a month", Dollars(g.StandbyMonthlyCostCents)})
+	t.Append([]string{"standby db promoted", opt(g.PromotedAtS)})
+	t.Append([]string{"gslb switched to the standby", opt(g.SwitchedAtS)})
+	t.Append([]string{"active at the end", g.Active})
+	if err := t.Render(); err != nil {
+		return err
+	}
+	d := r.Drill
+	if d == nil {
+		return nil
+	}
+	t = NewTable(w, "", "drill step", "started", "ended", "waited on", "outcome")
+	for _, s := range d.Steps {
+		mark := "✓"
+		if !s.OK {
+			mark = "✗"
+		}
+		t.Append([]string{mark, s.Name + " (" + s.Do + ")", opt(s.StartedS), opt(s.EndedS), s.WaitedOn, s.Outcome})
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	t = NewTable(w, "drill timeline (model)", "event")
+	for _, e := range d.Events {
+		t.Append([]string{seconds(e.AtS), e.What})
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	b := d.RTOBreakdownS
+	part := func(name string, v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return fmt.Sprintf("%s %s", name, seconds(*v))
+	}
+	var parts []string
+	for _, p := range []string{part("detect", b.Detect), part("provision", b.Provision), part("promote", b.Promote),
+		part("reroute", b.Reroute), part("dns drain", b.DNSDrain)} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	met := "met"
+	if !d.ObjectivesMet {
+		met = "MISSED"
+	}
+	fmt.Fprintf(w, "RTO %s = %s; objectives %s\n", rto(r.RTOS), strings.Join(parts, " + "), met)
+	return nil
+}
+
 // kindCents sums the amounts of the listed anomalies of kind; the evidence
 // list may be capped, so it is marked as a lower bound when it is.
 func kindCents(r *result.Result, kind string) string {
@@ -181,6 +262,14 @@ func count(r *result.Result, kind string) int {
 		return r.LostOrders
 	case result.KindWrongMatch:
 		return r.WrongMatches
+	case result.KindOrphanCharge:
+		if r.OrphanCharges != nil {
+			return *r.OrphanCharges
+		}
+	case result.KindSplitBrain:
+		if r.SplitBrainOrders != nil {
+			return *r.SplitBrainOrders
+		}
 	}
 	return r.Unreconciled
 }

@@ -31,6 +31,11 @@ type Evidence struct {
 	LoadWall   time.Duration // how long the load ran, wall
 	Speed      float64
 	RTOWindow  time.Duration // model
+	// Regions is what a system with a standby region adds; nil without
+	// one. StandbyDynos counts the standby's dynos, whose records are in
+	// Dynos too.
+	Regions      *RegionEvidence
+	StandbyDynos int
 }
 
 // MaxEvidence bounds the anomalies listed per kind; the counts stay exact.
@@ -106,6 +111,7 @@ func Check(ev Evidence) result.Result {
 	}
 
 	var latencies []float64
+	var lost []load.Outcome
 	for _, out := range ev.Outcomes {
 		o, ok := orders[out.RequestID]
 		if !ok {
@@ -135,6 +141,7 @@ func Check(ev Evidence) result.Result {
 		isHeld := inDB || captured[o.RequestID]
 		if out.Succeeded() && !isHeld {
 			add(result.KindLostOrder, o, out, cs, "accepted, and no store holds it")
+			lost = append(lost, out)
 			if inOutage(out.Sent) {
 				r.RPOOrders++
 				r.RPOCents += o.AmountCents
@@ -177,6 +184,9 @@ func Check(ev Evidence) result.Result {
 		}
 	}
 	r.Replays, r.Reconcile = ReplayProgress(ev), ReconcileProgress(ev)
+	if ev.Regions != nil {
+		checkRegions(&r, ev, lost, orders, add)
+	}
 	sort.SliceStable(r.Anomalies, func(i, j int) bool { return r.Anomalies[i].Kind < r.Anomalies[j].Kind })
 	return r
 }

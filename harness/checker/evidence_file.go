@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"paydrill/harness/exit"
@@ -68,6 +69,12 @@ type savedEvidence struct {
 	// Allow is what the run accepted of untrustworthy figures (see
 	// Trust): a run checked again is judged as it was.
 	Allow Allow `json:"allow"`
+	// Regions is a system with a standby region's evidence beside its
+	// exports (the drill's steps and events, the promotion), and
+	// StandbyDynos how many standby dyno exports there are; absent
+	// without one.
+	Regions      *RegionEvidence `json:"regions,omitempty"`
+	StandbyDynos int             `json:"standby_dynos,omitempty"`
 }
 
 // savedFault is one FaultWindow, wall offsets from the load's start in ns.
@@ -96,6 +103,7 @@ func SaveEvidence(dir string, s *scenarios.Scenario, r *result.Result, ev *Evide
 		ModelDurationS: r.ModelDurationS, Dynos: s.System.Dynos.Count,
 		Began: ev.Began, LoadWallNS: ev.LoadWall, RTOWindowNS: ev.RTOWindow,
 		Expect: []string{}, Faults: []savedFault{}, Harness: r.Harness, Allow: allow,
+		Regions: ev.Regions, StandbyDynos: ev.StandbyDynos,
 	}
 	for _, e := range s.Expect {
 		se.Expect = append(se.Expect, e.String())
@@ -235,7 +243,8 @@ func LoadRun(dir string) (*SavedRun, error) {
 	read(OutcomesFile, ndjson(&ev.Outcomes))
 	export := func(role string) string { return filepath.Join(ExportsDir, role+".ndjson") }
 	read(export(topology.RoleGateway), ndjson(&ev.Ledger))
-	read(export(topology.RoleDB), ndjson(&ev.DB))
+	var primaryDB, standbyDB, beforeFailback []wire.OrderRecord
+	read(export(topology.RoleDB), ndjson(&primaryDB))
 	read(export(topology.RoleCapture), ndjson(&ev.Captured))
 	read(export(topology.RoleEdge), ndjson(&ev.Edge))
 	read(export(topology.RoleReplayer), ndjson(&ev.Replays))
@@ -247,12 +256,56 @@ func LoadRun(dir string) (*SavedRun, error) {
 			return err
 		})
 	}
+	ev.DB = primaryDB
+	if se.Regions != nil {
+		ev.Regions, ev.StandbyDynos = se.Regions, se.StandbyDynos
+		read(export(RegionExport(topology.InRegion(topology.RegionStandby, topology.RoleDB))), ndjson(&standbyDB))
+		read(export(topology.RoleGSLB), ndjson(&ev.Regions.GSLB))
+		if _, err := os.Stat(path(export(BeforeFailbackExport))); err == nil {
+			read(export(BeforeFailbackExport), ndjson(&beforeFailback))
+		}
+		for i := 1; i <= se.StandbyDynos; i++ {
+			read(export(RegionExport(topology.InRegion(topology.RegionStandby, topology.DynoName(i)))), func(r io.Reader) error {
+				recs, err := service.ReadNDJSON[wire.DynoRecord](r)
+				ev.Dynos = append(ev.Dynos, recs...)
+				return err
+			})
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, exit.BadInput(err)
 	}
+	ev.AssembleRegions(primaryDB, standbyDB, beforeFailback)
 	// As collect orders it: the ledger export is kept as served.
 	sort.Slice(ev.Ledger, func(i, j int) bool { return ev.Ledger[i].CreatedAt.Before(ev.Ledger[j].CreatedAt) })
 	return run, nil
+}
+
+// BeforeFailbackExport is the export (in ExportsDir, without .ndjson) of
+// the primary's db taken just before a failback re-synced it: the orders
+// the old region held of its own.
+const BeforeFailbackExport = "primary-before-failback"
+
+// RegionExport is the export file name (without .ndjson) of a component:
+// "dyno[2]" is "dyno-2", "standby.db" stays "standby.db".
+func RegionExport(name string) string { return strings.NewReplacer("[", "-", "]", "").Replace(name) }
+
+// AssembleRegions sets, in a system with a standby region, the final
+// store (the active region's db) and the old primary's orders (as they
+// were before a failback, else at the end). Without one DB is the
+// primary's.
+func (ev *Evidence) AssembleRegions(primaryDB, standbyDB, beforeFailback []wire.OrderRecord) {
+	ev.DB = primaryDB
+	if ev.Regions == nil {
+		return
+	}
+	if ev.Regions.Active == topology.RegionStandby {
+		ev.DB = standbyDB
+	}
+	ev.Regions.OldPrimary = primaryDB
+	if beforeFailback != nil {
+		ev.Regions.OldPrimary = beforeFailback
+	}
 }
 
 // ndjson decodes one record a line into dst.

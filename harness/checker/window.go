@@ -67,6 +67,7 @@ func CheckWindow(ev Evidence, from, to time.Duration) result.Result {
 func Judge(r *result.Result, ev *Evidence, exps []scenarios.Expectation) {
 	r.Expectations = []result.Verdict{}
 	r.Verdict = "pass"
+	exps = append(slices.Clip(exps), objectives(r)...)
 	windows := map[string]windowed{}
 	for _, e := range exps {
 		if e.Key == "" && e.Expr != "" {
@@ -99,6 +100,27 @@ func Judge(r *result.Result, ev *Evidence, exps []scenarios.Expectation) {
 	if r.Harness.Aborted {
 		r.Verdict = "fail"
 	}
+}
+
+// objectives are a drill's RTO and RPO objectives as expectations
+// (rto_s <= RTO, rpo_s <= RPO): a missed objective fails the run as a
+// failed expectation does.
+func objectives(r *result.Result) []scenarios.Expectation {
+	if r.Drill == nil {
+		return nil
+	}
+	var out []scenarios.Expectation
+	for _, o := range []struct {
+		key string
+		v   *float64
+	}{{"rto_s", r.Drill.Objectives.RTOS}, {"rpo_s", r.Drill.Objectives.RPOS}} {
+		if o.v != nil {
+			e := scenarios.Expectation{Key: o.key, Op: "<=", Value: *o.v}
+			e.Expr = "objective: " + e.String()
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Allow names the runs whose figures cannot be trusted that may still

@@ -21,6 +21,7 @@ var notExpectable = map[string]string{
 	"harness.wall_s":           "wall time, which depends on the machine",
 	"harness.queue_distortion": "the machine's share of the queue time, read by harness.saturated",
 	"harness.speed_auto.":      "what speed: auto measured of this machine, and the speed it chose (the result's speed)",
+	"drill.objectives.":        "the drill's own targets, as the scenario set them: drill.objectives_met says whether they were met",
 }
 
 // exempt says why key is not expectable, or "".

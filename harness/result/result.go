@@ -32,10 +32,20 @@ type Result struct {
 	RTOS           *float64      `json:"rto_s"`
 	RPOOrders      int           `json:"rpo_orders"`
 	RPOCents       int64         `json:"rpo_cents"`
-	LatencyMS      Percentiles   `json:"latency_ms"`
-	QueueMS        QueueTimes    `json:"queue_ms"`
-	Expectations   []Verdict     `json:"expectations"`
-	Verdict        string        `json:"verdict"`
+	// With a standby region (absent without one): the span of model time
+	// the orders lost by the failover cover; charges with no order in the
+	// final store; orders the old region took after the standby's
+	// promotion.
+	RPOS             *float64    `json:"rpo_s,omitempty"`
+	OrphanCharges    *int        `json:"orphan_charges,omitempty"`
+	SplitBrainOrders *int        `json:"split_brain_orders,omitempty"`
+	LatencyMS        Percentiles `json:"latency_ms"`
+	QueueMS          QueueTimes  `json:"queue_ms"`
+	Expectations     []Verdict   `json:"expectations"`
+	Verdict          string      `json:"verdict"`
+	// Regions and Drill: a system with a standby region, and its drill.
+	Regions *Regions `json:"regions,omitempty"`
+	Drill   *Drill   `json:"drill,omitempty"`
 
 	// Beyond the contract: what a person needs to explain the figures.
 	Outages   []Outage  `json:"outages"`
@@ -135,7 +145,70 @@ const (
 	KindLostOrder     = "lost_order"
 	KindUnreconciled  = "unreconciled"
 	KindWrongMatch    = "wrong_match"
+	KindOrphanCharge  = "orphan_charge" // a charge with no order in the final store
+	KindSplitBrain    = "split_brain"   // an order the old region took after the standby's promotion
 )
+
+// Regions is what became of a system with a standby region.
+type Regions struct {
+	Active      string `json:"active"` // the region orders went to at the end
+	StandbyMode string `json:"standby_mode"`
+	// SwitchedAtS is when the gslb first switched to the standby, model
+	// seconds from the load's start; null: it never did.
+	SwitchedAtS *float64 `json:"switched_at_s"`
+	// PromotedAtS is when the standby's db was promoted; null: never.
+	PromotedAtS *float64 `json:"promoted_at_s"`
+	// LagAtPromotionS is how far the standby's db was behind the primary
+	// when it was promoted (model s): what replication alone would lose.
+	LagAtPromotionS *float64 `json:"lag_at_promotion_s"`
+	// StandbyMonthlyCostCents is what the standby costs a month (730 h)
+	// in its mode, at the scenario's hourly prices.
+	StandbyMonthlyCostCents int64 `json:"standby_monthly_cost_cents"`
+}
+
+// Drill is a drill's timeline and how it did against its objectives.
+type Drill struct {
+	Steps         []DrillStep  `json:"steps"`
+	Events        []DrillEvent `json:"events"`
+	RTOBreakdownS RTOBreakdown `json:"rto_breakdown_s"`
+	Objectives    Objectives   `json:"objectives"`
+	ObjectivesMet bool         `json:"objectives_met"`
+}
+
+// DrillStep is one runbook step as it ran, model seconds from the load's
+// start; null times: it never started (or never ended).
+type DrillStep struct {
+	Name     string   `json:"name"`
+	Do       string   `json:"do"`
+	StartedS *float64 `json:"started_s"`
+	EndedS   *float64 `json:"ended_s"`
+	WaitedOn string   `json:"waited_on"` // "at 5m0s", "after page", "when gslb-unhealthy"
+	Outcome  string   `json:"outcome"`   // what it did, or why it could not
+	OK       bool     `json:"ok"`        // it did its job
+}
+
+// DrillEvent is one thing the system did during a drill.
+type DrillEvent struct {
+	AtS  float64 `json:"at_s"`
+	What string  `json:"what"`
+}
+
+// RTOBreakdown splits the RTO (model s) into where it went: detection
+// (the outage's start to the detect step's end), each step's own time,
+// and the DNS drain (the reroute's end to recovery). Null: no such step.
+type RTOBreakdown struct {
+	Detect    *float64 `json:"detect"`
+	Provision *float64 `json:"provision"`
+	Promote   *float64 `json:"promote"`
+	Reroute   *float64 `json:"reroute"`
+	DNSDrain  *float64 `json:"dns_drain"`
+}
+
+// Objectives are the drill's targets, model seconds; null: none set.
+type Objectives struct {
+	RTOS *float64 `json:"rto_s"`
+	RPOS *float64 `json:"rpo_s"`
+}
 
 // Anomaly is one order that went wrong, with the evidence.
 type Anomaly struct {
