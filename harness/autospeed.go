@@ -157,7 +157,7 @@ func MeasureMachine(ctx context.Context, proxied []string) (*result.MachineCost,
 
 	m := &result.MachineCost{}
 	for i := 1; i <= sys.Dynos; i++ {
-		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.Components[topology.DynoName(i)]+wire.PathExport)
+		recs, err := service.Fetch[wire.DynoRecord](ctx, client, sys.URL(topology.DynoName(i))+wire.PathExport)
 		if err != nil {
 			return nil, exit.CannotRun(fmt.Errorf("measuring the machine: %w", err))
 		}
@@ -225,14 +225,24 @@ func readCPU() cpuReading {
 	return cpuReading{wall: time.Now(), self: processCPU(), machine: machineCPU()}
 }
 
-// peakRate is the highest order rate of s's load, orders per model second.
+// peakRate is the highest order rate of s's load, orders per model
+// second, as the dynos may see it: with a standby region, twice it, since
+// after the failover the standby takes the load and the replay of what
+// capture took meanwhile at once, through one more hop (the gslb).
 func peakRate(s *scenarios.Scenario) float64 {
 	peak := s.Load.Rate
 	for _, st := range s.Load.Stages {
 		peak = max(peak, st.Rate)
 	}
+	if s.HasStandby() {
+		peak *= standbyPeak
+	}
 	return peak
 }
+
+// standbyPeak is how much a failover to a standby region raises the peak
+// order rate the dynos see (see peakRate).
+const standbyPeak = 2
 
 // machineCPU is the busy time of every CPU since boot, from /proc/stat's
 // first line (user nice system irq softirq steal, in clock ticks of

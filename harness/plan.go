@@ -8,7 +8,12 @@ import (
 	"paydrill/harness/fault"
 	"paydrill/harness/load"
 	"paydrill/harness/topology"
+	"paydrill/scenarios"
 )
+
+// BackupFile is the file name, beside the stores, of the last backup of
+// the primary db, which a cold standby's db restores.
+const BackupFile = "backup.ndjson"
 
 // Plan is a scenario translated to wall-clock time: every duration has been
 // divided by Speed and every rate multiplied by it. Runtimes and the load
@@ -40,6 +45,15 @@ type Plan struct {
 	// Roles are the system's roles; nil: topology.Roles().
 	Roles []topology.Role
 
+	// With a standby region (Configs.Standby): the regions' settings and
+	// the drill, in model time (the drill runs in model time), the
+	// standby's dyno count, and how often (wall) a cold standby's backup
+	// of the primary db is taken.
+	Regions      scenarios.Regions
+	Drill        scenarios.Drill
+	StandbyDynos int
+	BackupEvery  time.Duration
+
 	SettleTimeout time.Duration // wall
 	SettleQuiet   time.Duration // wall
 	RTOWindow     time.Duration // model
@@ -62,7 +76,7 @@ func AllLinks(n int) []string {
 
 // links are every link of the plan's system.
 func (p *Plan) links() []topology.Link {
-	return topology.New(topology.Spec{Dynos: p.Dynos, Roles: p.Roles}).Links
+	return topology.New(topology.Spec{Dynos: p.Dynos, Roles: p.Roles, Configs: topology.Configs{Standby: p.Standby}}).Links
 }
 
 // faultedLinks are the links the plan's faults name, a fanned-out link's
@@ -75,7 +89,7 @@ func (p *Plan) faultedLinks() []string {
 			continue
 		}
 		for _, l := range links {
-			if l.Name == f.Link || l.Group == f.Link {
+			if slices.Contains(l.Names(), f.Link) {
 				set[l.Name] = true
 			}
 		}

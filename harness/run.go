@@ -71,6 +71,10 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 				f.Index, f.Toxic, f.Link, opt.Runtime.Name()))
 		}
 	}
+	if p.HasStandby() && !opt.Runtime.Supports(system.FeatureStandby) {
+		return nil, exit.BadInput(fmt.Errorf("system.regions.standby: the %s runtime cannot run a standby region yet; use --runtime embedded",
+			opt.Runtime.Name()))
+	}
 	sys, err := opt.Runtime.Start(ctx, p.Topology(), opt.Dir)
 	if err != nil {
 		return nil, exit.CannotRun(fmt.Errorf("boot: %w", err))
@@ -126,6 +130,12 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	}
 
 	watch := startAbortWatch(runCtx, opt.AbortIf, client, sys, traffic, sched, p, began)
+	drillCtx, stopDrill := context.WithCancel(runCtx)
+	defer stopDrill()
+	dr := startDrill(drillCtx, p, sys, opt.Dir, began)
+	if dr != nil {
+		defer func() { stopDrill(); dr.Stop() }() // on every return, before the system closes
+	}
 
 	span, err := traffic.Attack(began)
 	loadWall := time.Since(began)
@@ -153,8 +163,12 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	settled, pending := settle(ctx, client, sys, p, opt.Progress)
 	stop()
 	bg.Wait()
+	var regions *checker.RegionEvidence
+	if dr != nil {
+		regions = regionEvidence(p, dr.Stop(), activeRegion(ctx, client, sys))
+	}
 
-	ev, err := collect(ctx, client, sys, opt.Dir)
+	ev, err := collect(ctx, client, sys, opt.Dir, regions, p.StandbyDynos)
 	if err != nil {
 		return nil, exit.CannotRun(fmt.Errorf("collecting stores: %w", err))
 	}
@@ -224,7 +238,7 @@ func replayAt(ctx context.Context, client *http.Client, sys *system.System, at t
 }
 
 func triggerReplay(client *http.Client, sys *system.System) {
-	resp, err := client.Post(sys.Components[topology.RoleReplayer]+wire.PathReplay, "application/json", nil)
+	resp, err := client.Post(sys.URL(topology.RoleReplayer)+wire.PathReplay, "application/json", nil)
 	if err == nil {
 		resp.Body.Close()
 	}
@@ -264,8 +278,8 @@ func settle(ctx context.Context, client *http.Client, sys *system.System, p *Pla
 func pendingWork(ctx context.Context, client *http.Client, sys *system.System, p *Plan) string {
 	var parts []string
 	if p.Replayer.Mode != "manual" {
-		captured, err1 := service.Fetch[wire.CapturedRequest](ctx, client, sys.Components[topology.RoleCapture]+wire.PathExport)
-		replays, err2 := service.Fetch[wire.ReplayRecord](ctx, client, sys.Components[topology.RoleReplayer]+wire.PathExport)
+		captured, err1 := service.Fetch[wire.CapturedRequest](ctx, client, sys.URL(topology.RoleCapture)+wire.PathExport)
+		replays, err2 := service.Fetch[wire.ReplayRecord](ctx, client, sys.URL(topology.RoleReplayer)+wire.PathExport)
 		if err := errors.Join(err1, err2); err != nil {
 			return "replay status unknown: " + err.Error()
 		}
@@ -273,7 +287,7 @@ func pendingWork(ctx context.Context, client *http.Client, sys *system.System, p
 			parts = append(parts, fmt.Sprintf("%d orders to replay", n))
 		}
 	}
-	orders, err := service.Fetch[wire.OrderRecord](ctx, client, sys.Components[topology.RoleDB]+wire.PathExport)
+	orders, err := service.Fetch[wire.OrderRecord](ctx, client, sys.URL(activeDB(ctx, client, sys))+wire.PathExport)
 	if err != nil {
 		return "reconcile status unknown: " + err.Error()
 	}
@@ -284,8 +298,12 @@ func pendingWork(ctx context.Context, client *http.Client, sys *system.System, p
 }
 
 // collect reads every store through its export and keeps a copy of each in
-// the run's directory.
-func collect(ctx context.Context, client *http.Client, sys *system.System, dir string) (checker.Evidence, error) {
+// the run's directory. With a standby region (regions not nil) it reads
+// both regions' dbs, the gslb and the standby's dynos (standbyDynos of
+// them, once provisioned) too, and takes the final store from the region
+// active at the end.
+func collect(ctx context.Context, client *http.Client, sys *system.System, dir string,
+	regions *checker.RegionEvidence, standbyDynos int) (checker.Evidence, error) {
 	var ev checker.Evidence
 	exports := filepath.Join(dir, "exports")
 	if err := os.MkdirAll(exports, 0o755); err != nil {
@@ -293,7 +311,7 @@ func collect(ctx context.Context, client *http.Client, sys *system.System, dir s
 	}
 	var errs []error
 	get := func(role string, into func(io.Reader) error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, sys.Components[role]+wire.PathExport, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, sys.URL(role)+wire.PathExport, nil)
 		if err != nil {
 			errs = append(errs, err)
 			return
@@ -304,7 +322,7 @@ func collect(ctx context.Context, client *http.Client, sys *system.System, dir s
 			return
 		}
 		defer resp.Body.Close()
-		f, err := os.Create(filepath.Join(exports, strings.NewReplacer("[", "-", "]", "").Replace(role)+".ndjson"))
+		f, err := os.Create(filepath.Join(exports, checker.RegionExport(role)+".ndjson"))
 		if err != nil {
 			errs = append(errs, err)
 			return
@@ -329,6 +347,8 @@ func collect(ctx context.Context, client *http.Client, sys *system.System, dir s
 				*d, err = service.ReadNDJSON[wire.ReplayRecord](r)
 			case *[]wire.ReconcileRecord:
 				*d, err = service.ReadNDJSON[wire.ReconcileRecord](r)
+			case *[]wire.GSLBEvent:
+				*d, err = service.ReadNDJSON[wire.GSLBEvent](r)
 			case *[]wire.DynoRecord:
 				var recs []wire.DynoRecord
 				recs, err = service.ReadNDJSON[wire.DynoRecord](r)
@@ -338,7 +358,8 @@ func collect(ctx context.Context, client *http.Client, sys *system.System, dir s
 		}
 	}
 	get(topology.RoleGateway, read(&ev.Ledger))
-	get(topology.RoleDB, read(&ev.DB))
+	var primaryDB, standbyOrders, beforeFailback []wire.OrderRecord
+	get(topology.RoleDB, read(&primaryDB))
 	get(topology.RoleCapture, read(&ev.Captured))
 	get(topology.RoleEdge, read(&ev.Edge))
 	get(topology.RoleReplayer, read(&ev.Replays))
@@ -346,6 +367,29 @@ func collect(ctx context.Context, client *http.Client, sys *system.System, dir s
 	for i := 1; i <= sys.Dynos; i++ {
 		get(topology.DynoName(i), read(&ev.Dynos))
 	}
+	if regions != nil {
+		ev.Regions = regions
+		get(topology.RoleGSLB, read(&regions.GSLB))
+		if sys.URL(standbyDB) != "" {
+			get(standbyDB, read(&standbyOrders))
+		}
+		for i := 1; i <= standbyDynos; i++ {
+			name := topology.InRegion(topology.RegionStandby, topology.DynoName(i))
+			if sys.URL(name) == "" {
+				break // not provisioned
+			}
+			get(name, read(&ev.Dynos))
+			ev.StandbyDynos = i
+		}
+		if f, err := os.Open(filepath.Join(exports, checker.BeforeFailbackExport+".ndjson")); err == nil {
+			beforeFailback, err = service.ReadNDJSON[wire.OrderRecord](f)
+			f.Close()
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	ev.AssembleRegions(primaryDB, standbyOrders, beforeFailback)
 	sort.Slice(ev.Ledger, func(i, j int) bool { return ev.Ledger[i].CreatedAt.Before(ev.Ledger[j].CreatedAt) })
 	return ev, errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -77,6 +78,22 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 	p.Reconciler.Match, p.Reconciler.Window = sys.Reconciler.Match, wd(sys.Reconciler.Window)
 	p.Reconciler.Timeout = wd(sys.App.GatewayTimeout)
 
+	if s.HasStandby() {
+		sb := sys.Regions.Standby
+		p.Standby = topology.Standby{Mode: sb.Mode, Dynos: sb.Dynos, ReplicationLag: wd(sb.ReplicationLag)}
+		// The replica asks often enough that polling adds little to the
+		// lag (a quarter of it at most), and no more than the db needs.
+		p.DB.PollInterval = wire.Duration(min(50*time.Millisecond, max(10*time.Millisecond, wall(sb.ReplicationLag)/4)))
+		if sb.Mode == "cold" {
+			p.Standby.Restore = BackupFile
+			p.BackupEvery = wall(sb.BackupInterval)
+		}
+		g := sys.GSLB
+		p.GSLB.Mode, p.GSLB.Interval, p.GSLB.Failures, p.GSLB.TTL = g.Mode, wd(g.Interval), g.Failures, wd(g.TTL)
+		p.GSLB.CheckTimeout = wire.Duration(min(wall(g.Interval), p.GSLB.CheckTimeout.D()))
+		p.Regions, p.Drill, p.StandbyDynos = sys.Regions, s.Drill, cmp.Or(sb.Dynos, sys.Dynos.Count)
+	}
+
 	amount, err := s.Load.Amount.Spec().Dist()
 	if err != nil {
 		return nil, exit.BadInput(fmt.Errorf("load.amount: %w", err))
@@ -96,6 +113,9 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 		}
 		if f.Target != "" {
 			fp.Link = f.Target
+		}
+		if f.Region != "" {
+			fp.Link = "region:" + f.Region
 		}
 		for k, v := range f.Attributes {
 			fp.Attributes[k] = v
