@@ -33,6 +33,7 @@ func startDrill(ctx context.Context, p *Plan, sys *system.System, dir string, be
 	}
 	if sb.Mode == "cold" {
 		cfg.BackupEvery, cfg.BackupPath = p.BackupEvery, filepath.Join(dir, "stores", BackupFile)
+		cfg.PrimaryCut = func() bool { return sys.Links != nil && sys.Links.Cut(topology.LinkRegionPrimary) }
 	}
 	for _, s := range p.Drill.Steps {
 		cfg.Steps = append(cfg.Steps, drill.Step{Name: s.Name, Do: s.Do, HasAt: s.After == "" && s.When == "",

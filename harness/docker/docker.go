@@ -291,8 +291,8 @@ type dockerSpec struct {
 	// instance's ("" outside the regions).
 	deferred bool
 	region   string
-	// restore is a host file copied to /data before the container starts
-	// (a cold standby db's backup); "" none.
+	// restore is a host file sent to the db's POST /admin/restore once
+	// its container runs (a cold standby db's backup); "" none.
 	restore string
 }
 
@@ -303,20 +303,22 @@ func dockerSpecs(topo *topology.Topology, dir string) []*dockerSpec {
 	var out []*dockerSpec
 	for _, in := range topo.Instances {
 		cfg := topo.Config(in, dockerAddrs{})
+		restore := ""
+		if dc, ok := cfg.(*db.Config); ok && dc.Restore != "" {
+			// The harness writes the backup beside the stores on the
+			// host; it is sent to the db once its container runs (a
+			// read-only container takes no file copied in).
+			restore, dc.Restore = filepath.Join(dir, "stores", path.Base(dc.Restore)), ""
+		}
 		b, err := json.Marshal(cfg)
 		if err != nil {
 			panic(fmt.Sprintf("docker: %s config: %v", in.Name, err)) // plain structs: cannot fail
 		}
-		s := &dockerSpec{
+		out = append(out, &dockerSpec{
 			role: in.Name, alias: in.Alias, port: componentPort, ready: wire.PathHealthz, store: in.Store,
 			args:     []string{"serve", in.Component, "--listen", fmt.Sprintf("0.0.0.0:%d", componentPort), "--config", string(b)},
-			deferred: in.Deferred, region: in.Region,
-		}
-		if dc, ok := cfg.(*db.Config); ok && dc.Restore != "" && dir != "" {
-			// The harness writes the backup beside the stores on the host.
-			s.restore = filepath.Join(dir, "stores", path.Base(dc.Restore))
-		}
-		out = append(out, s)
+			deferred: in.Deferred, region: in.Region, restore: restore,
+		})
 	}
 	return out
 }
@@ -361,6 +363,13 @@ func (r *dockerRun) provision(ctx context.Context, sys *system.System, topo *top
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	for _, s := range todo {
+		if s.restore != "" {
+			if err := restoreBackup(ctx, r.comp(s.role).url(), s.restore); err != nil {
+				return fmt.Errorf("docker: restoring %s: %w", s.role, err)
+			}
+		}
+	}
 	_, links := topo.Deferred(region)
 	for _, l := range links {
 		if !l.Proxied {
@@ -380,6 +389,34 @@ func (r *dockerRun) provision(ctx context.Context, sys *system.System, topo *top
 	return sys.Rewire(ctx, topo.Rewire(region, dockerAddrs{}))
 }
 
+// restoreBackup sends the backup at path to the db at base; no backup
+// yet (a cold standby created before the first) leaves it empty.
+func restoreBackup(ctx context.Context, base, path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+wire.PathRestore, f)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
 // dockerAddrs are the addresses inside the run's network.
 type dockerAddrs struct{}
 
@@ -396,8 +433,10 @@ func (a dockerAddrs) Link(l topology.Link) string {
 	return fmt.Sprintf("http://toxiproxy:%d", l.Port)
 }
 
-// aliasOf is the alias of the instance named name: "dyno[2]" is "dyno-2".
+// aliasOf is the alias of the instance named name: "dyno[2]" is
+// "dyno-2", "standby.dyno[2]" is "standby-dyno-2".
 func aliasOf(name string) string {
+	name = strings.ReplaceAll(name, ".", "-")
 	if base, i, ok := topology.SplitIndexed(name); ok {
 		return fmt.Sprintf("%s-%d", base, i)
 	}
@@ -565,17 +604,10 @@ func (r *dockerRun) request(tag string, s *dockerSpec, hostPort, attempt int) te
 		volume = r.volumeName(s)
 	}
 	port := nat.Port(fmt.Sprintf("%d/tcp", s.port))
-	var files []testcontainers.ContainerFile
-	if s.restore != "" {
-		if _, err := os.Stat(s.restore); err == nil {
-			files = append(files, testcontainers.ContainerFile{HostFilePath: s.restore, ContainerFilePath: "/data/" + filepath.Base(s.restore), FileMode: 0o644})
-		}
-	}
 	return testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:          tag,
 			Name:           name,
-			Files:          files,
 			Cmd:            s.args,
 			Labels:         r.labelsWith(s.role),
 			ExposedPorts:   []string{fmt.Sprintf("127.0.0.1:%d:%s", hostPort, port)},

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -76,6 +77,9 @@ type Config struct {
 	// standby is promoted.
 	BackupEvery time.Duration
 	BackupPath  string
+	// PrimaryCut says whether a fault cuts the primary region off now:
+	// its backups, taken inside it, cannot leave it then. Nil: never.
+	PrimaryCut func() bool
 	// ExportsDir is where the primary's db is saved before a failback
 	// re-syncs it (checker.BeforeFailbackExport).
 	ExportsDir string
@@ -413,8 +417,11 @@ func (r *Runner) backups(ctx context.Context) {
 		if promoted {
 			return
 		}
-		orders, err := service.Fetch[wire.OrderRecord](ctx, r.client, r.sys.URL(topology.RoleDB)+wire.PathExport)
-		if err == nil {
+		var orders []wire.OrderRecord
+		var err error
+		if r.cfg.PrimaryCut != nil && r.cfg.PrimaryCut() {
+			err = errors.New("the primary region is cut off: its backup cannot leave it")
+		} else if orders, err = service.Fetch[wire.OrderRecord](ctx, r.client, r.sys.URL(topology.RoleDB)+wire.PathExport); err == nil {
 			err = writeNDJSON(r.cfg.BackupPath, orders)
 		}
 		switch {

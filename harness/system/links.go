@@ -70,6 +70,34 @@ func (l *Links) Proxies(link string) ([]*toxiclient.Proxy, error) {
 	return out, nil
 }
 
+// Cut says whether a fault cuts link now: one of its proxies refuses
+// connections (down) or holds every byte (a timeout toxic). A link that
+// passes through no proxy is never cut.
+func (l *Links) Cut(link string) bool {
+	l.mu.Lock()
+	names := l.links[link]
+	l.mu.Unlock()
+	for _, n := range names {
+		p, err := l.client.Proxy(n)
+		if err != nil {
+			continue
+		}
+		if !p.Enabled {
+			return true
+		}
+		toxics, err := p.Toxics()
+		if err != nil {
+			continue
+		}
+		for _, t := range toxics {
+			if t.Type == "timeout" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Heal removes every toxic and re-enables every proxy.
 func (l *Links) Heal() error {
 	return l.client.ResetState()

@@ -17,6 +17,7 @@
 //	GET   /admin/replication      → 200 wire.ReplicationStatus
 //	POST  /admin/promote          stop following, take writes → 200 status
 //	POST  /admin/follow           wire.FollowRequest: follow another store → 200 status
+//	POST  /admin/restore          NDJSON orders (a backup) into an empty store → 200 status | 409 not empty
 //	POST  /admin/freeze           refuse writes until promoted or following → 200 status
 //	POST  /admin/resync           wire.ResyncRequest: replace every order with another store's → 200 status
 //	GET   /healthz                200

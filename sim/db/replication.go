@@ -76,6 +76,20 @@ func (d *DB) routeReplication() {
 		d.startFollowing(f.Primary, f.After)
 		service.WriteJSON(w, http.StatusOK, d.Replication())
 	})
+	d.mux.HandleFunc("POST "+wire.PathRestore, func(w http.ResponseWriter, r *http.Request) {
+		n, err := d.restoreFrom(r.Context(), http.MaxBytesReader(w, r.Body, maxRestore))
+		switch {
+		case errors.Is(err, errNotEmpty):
+			service.WriteError(w, http.StatusConflict, err.Error())
+		case err != nil:
+			service.WriteError(w, http.StatusBadRequest, err.Error())
+		default:
+			d.rep.mu.Lock()
+			d.rep.restored, d.rep.restoreError = n, ""
+			d.rep.mu.Unlock()
+			service.WriteJSON(w, http.StatusOK, d.Replication())
+		}
+	})
 	d.mux.HandleFunc("POST "+wire.PathResync, func(w http.ResponseWriter, r *http.Request) {
 		var f wire.ResyncRequest
 		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&f); err != nil {
@@ -332,6 +346,30 @@ func (d *DB) Resync(ctx context.Context, from string) error {
 	d.rep.resyncedAt = time.Now().UTC()
 	d.rep.mu.Unlock()
 	return nil
+}
+
+// maxRestore bounds a backup sent to POST /admin/restore.
+const maxRestore = 1 << 30
+
+var errNotEmpty = errors.New("the store holds orders already: a backup is restored into an empty store")
+
+// restoreFrom loads a backup (NDJSON orders) into an empty store.
+func (d *DB) restoreFrom(ctx context.Context, r io.Reader) (int, error) {
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders`).Scan(&n); err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		return 0, errNotEmpty
+	}
+	orders, err := service.ReadNDJSON[wire.OrderRecord](r)
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if err := d.upsert(ctx, orders, false); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	return len(orders), nil
 }
 
 // restore loads the backup at path into an empty store.

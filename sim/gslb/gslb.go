@@ -417,6 +417,16 @@ func (g *GSLB) servePutRegion(w http.ResponseWriter, r *http.Request) {
 		service.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// A region that has just come to exist is checked at once, as a
+	// console shows a new target's health before the next round.
+	if s.URL != "" {
+		ok := g.probe(r.Context(), s.URL)
+		g.mu.Lock()
+		if g.raw[name] == s.URL {
+			g.ready[name] = ok
+		}
+		g.mu.Unlock()
+	}
 	service.WriteJSON(w, http.StatusOK, g.State())
 }
 

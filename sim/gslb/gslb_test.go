@@ -179,7 +179,7 @@ func TestARegionThatDoesNotExistYetRefusesUntilItsURLIsSet(t *testing.T) {
 	b := simtest.StartBackend(t, 0)
 	_, p := region(t, b, "p")
 	_, s := region(t, b, "s")
-	_, srv := start(t, func(c *Config) {
+	g, srv := start(t, func(c *Config) {
 		c.Regions = map[string]string{"primary": p, "standby": ""}
 		c.TTL = 0
 	})
@@ -192,6 +192,9 @@ func TestARegionThatDoesNotExistYetRefusesUntilItsURLIsSet(t *testing.T) {
 	}
 	if code := put(t, srv.URL()+wire.PathGSLBRegions+"standby", wire.GSLBRegion{URL: s}); code != http.StatusOK {
 		t.Fatalf("set region: %d", code)
+	}
+	if st := g.State(); !st.Ready["standby"] {
+		t.Fatalf("a region checked when its URL is set: %+v, want ready at once", st)
 	}
 	if got := send(t, srv.URL(), "y", 2); got["standby 201"] != 2 {
 		t.Fatalf("after provisioning: %v", got)

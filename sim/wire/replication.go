@@ -10,6 +10,7 @@ const (
 	PathFollow      = "/admin/follow"      // db POST FollowRequest: follow another store
 	PathResync      = "/admin/resync"      // db POST ResyncRequest: replace every order with another store's
 	PathFreeze      = "/admin/freeze"      // db POST: refuse writes until promoted or following
+	PathRestore     = "/admin/restore"     // db POST NDJSON orders: load a backup into an empty store
 )
 
 // Replication roles.
