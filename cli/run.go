@@ -52,7 +52,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 		"put every link through toxiproxy, not only the ones a fault names (costs the machine more per order; the report lists the proxied links)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice (overrides the scenario's seed)")
 	fs.StringArrayVar(&f.sets, "set", nil, "override a scenario setting, KEY=VALUE, e.g. dynos.count=8 or load.rate=20/s (repeatable)")
-	fs.StringVar(&f.out, "out", "", "directory for report.json, the load results, the exports and the stores (default: a new directory under the system temp dir)")
+	fs.StringVar(&f.out, "out", "", "directory for report.json, the load results, the exports and the stores (default: a new directory under the system temp dir); a previous run's stores and exports there are replaced")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON on stdout instead of the summary table")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
 	fs.BoolVar(&f.allowSaturated, "allow-saturated", false,

@@ -226,23 +226,20 @@ func readCPU() cpuReading {
 }
 
 // peakRate is the highest order rate of s's load, orders per model
-// second, as the dynos may see it: with a standby region, twice it, since
-// after the failover the standby takes the load and the replay of what
-// capture took meanwhile at once, through one more hop (the gslb).
+// second, as the dynos may see it: with a standby region, the load and the
+// replay at once, since after the failover the standby takes the load and
+// what capture took meanwhile (minutes of orders, replayed at the
+// replayer's rate), through one more hop (the gslb).
 func peakRate(s *scenarios.Scenario) float64 {
 	peak := s.Load.Rate
 	for _, st := range s.Load.Stages {
 		peak = max(peak, st.Rate)
 	}
-	if s.HasStandby() {
-		peak *= standbyPeak
+	if s.HasStandby() && s.System.Replayer.Mode != "manual" {
+		peak += s.System.Replayer.Rate
 	}
 	return peak
 }
-
-// standbyPeak is how much a failover to a standby region raises the peak
-// order rate the dynos see (see peakRate).
-const standbyPeak = 2
 
 // machineCPU is the busy time of every CPU since boot, from /proc/stat's
 // first line (user nice system irq softirq steal, in clock ticks of

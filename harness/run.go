@@ -63,6 +63,14 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, exit.CannotRun(err)
 	}
+	// A directory used before holds that run's stores and exports: the
+	// system starts from empty stores, and the checker must not read an
+	// old run's export, so they go.
+	for _, d := range []string{"stores", checker.ExportsDir} {
+		if err := os.RemoveAll(filepath.Join(opt.Dir, d)); err != nil {
+			return nil, exit.CannotRun(err)
+		}
+	}
 	// A fault the runtime cannot apply is bad input, found before anything
 	// starts.
 	for _, f := range p.Faults {
@@ -359,6 +367,7 @@ func collect(ctx context.Context, client *http.Client, sys *system.System, dir s
 	}
 	get(topology.RoleGateway, read(&ev.Ledger))
 	var primaryDB, standbyOrders, beforeFailback []wire.OrderRecord
+	standbyExists := false
 	get(topology.RoleDB, read(&primaryDB))
 	get(topology.RoleCapture, read(&ev.Captured))
 	get(topology.RoleEdge, read(&ev.Edge))
@@ -371,6 +380,7 @@ func collect(ctx context.Context, client *http.Client, sys *system.System, dir s
 		ev.Regions = regions
 		get(topology.RoleGSLB, read(&regions.GSLB))
 		if sys.URL(standbyDB) != "" {
+			standbyExists = true
 			get(standbyDB, read(&standbyOrders))
 		}
 		for i := 1; i <= standbyDynos; i++ {
@@ -389,7 +399,7 @@ func collect(ctx context.Context, client *http.Client, sys *system.System, dir s
 			}
 		}
 	}
-	ev.AssembleRegions(primaryDB, standbyOrders, beforeFailback)
+	ev.AssembleRegions(primaryDB, standbyOrders, standbyExists, beforeFailback)
 	sort.Slice(ev.Ledger, func(i, j int) bool { return ev.Ledger[i].CreatedAt.Before(ev.Ledger[j].CreatedAt) })
 	return ev, errors.Join(errs...)
 }

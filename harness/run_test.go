@@ -95,3 +95,24 @@ func TestProductionDownFailsOverAndReplays(t *testing.T) {
 		t.Fatalf("rto_s = %v, want about 1s (the outage's length)", r.RTOS)
 	}
 }
+
+// A directory used by an earlier run starts the next one from empty
+// stores: its ledger and orders are not the earlier run's plus its own.
+func TestARunInAUsedDirectoryStartsFromEmptyStores(t *testing.T) {
+	machine.Shared(t)
+	dir := t.TempDir()
+	var charges []int
+	for i := range 2 {
+		p := smallPlan(time.Second)
+		p.Load.Timeout = 30 * time.Second
+		p.Seed, p.Load.Seed = int64(10+i), int64(10+i) // other orders each time
+		r, err := Run(context.Background(), p, Options{Runtime: embedded.Runtime{}, Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Charges != r.Orders.Succeeded || r.DoubleCharges != 0 {
+			t.Fatalf("run %d in a used directory: %d charges for %d orders, %d double charges", len(charges)+1, r.Charges, r.Orders.Succeeded, r.DoubleCharges)
+		}
+		charges = append(charges, r.Charges)
+	}
+}

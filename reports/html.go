@@ -25,6 +25,19 @@ var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	"pct":     pct,
 	"dollars": Dollars,
 	"rto":     rto,
+	"drill":   drillSVG,
+	"dur": func(v *float64) string {
+		if v == nil {
+			return "-"
+		}
+		return seconds(*v)
+	},
+	"opt": func(v *float64) string {
+		if v == nil {
+			return "never"
+		}
+		return seconds(*v)
+	},
 	"value": func(v *float64) string {
 		if v == nil {
 			return "null"
@@ -41,6 +54,8 @@ var anomalyKinds = []struct{ kind, title string }{
 	{result.KindPhantomCharge, "Phantom charges"},
 	{result.KindUnreconciled, "Unreconciled orders"},
 	{result.KindWrongMatch, "Wrong matches"},
+	{result.KindOrphanCharge, "Orphan charges"},
+	{result.KindSplitBrain, "Split-brain orders"},
 }
 
 // anomalyGroup is the anomalies of one kind: how many there were, and the

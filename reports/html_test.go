@@ -275,3 +275,50 @@ func TestTimelineBucketsWhatTheClientSaw(t *testing.T) {
 		}
 	}
 }
+
+func TestHTMLReportDrawsTheDrill(t *testing.T) {
+	dir, r := synthRun(t)
+	f := func(v float64) *float64 { return &v }
+	r.Regions = &result.Regions{Active: "standby", StandbyMode: "warm", SwitchedAtS: f(40), PromotedAtS: f(35), LagAtPromotionS: f(2), StandbyMonthlyCostCents: 65700}
+	r.Drill = &result.Drill{
+		Steps: []result.DrillStep{
+			{Name: "page", Do: "detect", StartedS: f(22), EndedS: f(25), WaitedOn: "when gslb-unhealthy", Outcome: "detected", OK: true},
+			{Name: "switch", Do: "reroute", StartedS: f(25), EndedS: f(26), WaitedOn: "after page", Outcome: "rerouted to a standby that was not ready", OK: false},
+			{Name: "fail back", Do: "failback", WaitedOn: "at 50s", Outcome: "never started"},
+		},
+		Events:        []result.DrillEvent{{AtS: 40, What: "gslb: switched primary → standby"}},
+		RTOBreakdownS: result.RTOBreakdown{Detect: f(5), Reroute: f(1)},
+	}
+	_, doc := render(t, dir, r)
+	tables := map[string]string{}
+	bars, ticks := 0, 0
+	walk(doc, func(n *html.Node) {
+		switch {
+		case n.Data == "table":
+			tables[attr(n, "id")] = strings.Join(strings.Fields(text(n)), " ")
+		case n.Data == "rect" && attr(n, "class") == "step":
+			bars++
+		case n.Data == "line":
+			for p := n.Parent; p != nil; p = p.Parent {
+				if attr(p, "id") == "drill-timeline" {
+					ticks++
+					break
+				}
+			}
+		}
+	})
+	for table, want := range map[string][]string{
+		"regions":      {"warm", "$657.00", "35.0s", "40.0s", "standby"},
+		"drill":        {"✓ page (detect) 22.0s 25.0s when gslb-unhealthy detected", "✗ switch (reroute)", "fail back (failback) never never at 50s never started"},
+		"drill-events": {"40.0s gslb: switched primary → standby"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(tables[table], w) {
+				t.Errorf("table %s does not show %q:\n%s", table, w, tables[table])
+			}
+		}
+	}
+	if bars != 2 || ticks < 2 {
+		t.Errorf("the drill timeline has %d step bars and %d lines; want a bar for each step that started and a tick per event", bars, ticks)
+	}
+}

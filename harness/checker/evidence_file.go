@@ -244,6 +244,7 @@ func LoadRun(dir string) (*SavedRun, error) {
 	export := func(role string) string { return filepath.Join(ExportsDir, role+".ndjson") }
 	read(export(topology.RoleGateway), ndjson(&ev.Ledger))
 	var primaryDB, standbyDB, beforeFailback []wire.OrderRecord
+	standbyExists := false
 	read(export(topology.RoleDB), ndjson(&primaryDB))
 	read(export(topology.RoleCapture), ndjson(&ev.Captured))
 	read(export(topology.RoleEdge), ndjson(&ev.Edge))
@@ -259,9 +260,13 @@ func LoadRun(dir string) (*SavedRun, error) {
 	ev.DB = primaryDB
 	if se.Regions != nil {
 		ev.Regions, ev.StandbyDynos = se.Regions, se.StandbyDynos
-		read(export(RegionExport(topology.InRegion(topology.RegionStandby, topology.RoleDB))), ndjson(&standbyDB))
+		// A cold standby never provisioned has no db, and no export.
+		if name := export(RegionExport(topology.InRegion(topology.RegionStandby, topology.RoleDB))); exists(path(name)) {
+			standbyExists = true
+			read(name, ndjson(&standbyDB))
+		}
 		read(export(topology.RoleGSLB), ndjson(&ev.Regions.GSLB))
-		if _, err := os.Stat(path(export(BeforeFailbackExport))); err == nil {
+		if exists(path(export(BeforeFailbackExport))) {
 			read(export(BeforeFailbackExport), ndjson(&beforeFailback))
 		}
 		for i := 1; i <= se.StandbyDynos; i++ {
@@ -275,7 +280,7 @@ func LoadRun(dir string) (*SavedRun, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, exit.BadInput(err)
 	}
-	ev.AssembleRegions(primaryDB, standbyDB, beforeFailback)
+	ev.AssembleRegions(primaryDB, standbyDB, standbyExists, beforeFailback)
 	// As collect orders it: the ledger export is kept as served.
 	sort.Slice(ev.Ledger, func(i, j int) bool { return ev.Ledger[i].CreatedAt.Before(ev.Ledger[j].CreatedAt) })
 	return run, nil
@@ -290,16 +295,22 @@ const BeforeFailbackExport = "primary-before-failback"
 // "dyno[2]" is "dyno-2", "standby.db" stays "standby.db".
 func RegionExport(name string) string { return strings.NewReplacer("[", "-", "]", "").Replace(name) }
 
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // AssembleRegions sets, in a system with a standby region, the final
-// store (the active region's db) and the old primary's orders (as they
-// were before a failback, else at the end). Without one DB is the
+// store (the active region's db; the primary's while the standby has
+// none, a cold one never provisioned) and the old primary's orders (as
+// they were before a failback, else at the end). Without one DB is the
 // primary's.
-func (ev *Evidence) AssembleRegions(primaryDB, standbyDB, beforeFailback []wire.OrderRecord) {
+func (ev *Evidence) AssembleRegions(primaryDB, standbyDB []wire.OrderRecord, standbyExists bool, beforeFailback []wire.OrderRecord) {
 	ev.DB = primaryDB
 	if ev.Regions == nil {
 		return
 	}
-	if ev.Regions.Active == topology.RegionStandby {
+	if ev.Regions.Active == topology.RegionStandby && standbyExists {
 		ev.DB = standbyDB
 	}
 	ev.Regions.OldPrimary = primaryDB

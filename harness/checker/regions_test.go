@@ -130,3 +130,23 @@ func TestStandbyMonthlyCost(t *testing.T) {
 		}
 	}
 }
+
+// A missed objective fails the run as a failed expectation does, and one
+// met passes it.
+func TestMissedObjectivesFailTheRun(t *testing.T) {
+	for _, tc := range []struct {
+		rto, rpo time.Duration
+		verdict  string
+	}{{time.Minute, time.Minute, "pass"}, {10 * time.Second, time.Minute, "fail"}, {time.Minute, time.Second, "fail"}} {
+		r := failover(func(e *Evidence, a, b, c load.SentOrder) {
+			e.Faults = []fault.Window{{Fault: fault.Plan{Index: 1, Link: "region:primary", Toxic: "down"}, Start: 20 * time.Second, End: time.Minute}}
+			e.DB = []wire.OrderRecord{held(c, "ch_3", "charged")} // a and b lost: rpo_s 10
+			e.Regions.Drill, e.Regions.ObjectiveRTO, e.Regions.ObjectiveRPO = true, tc.rto, tc.rpo
+		})
+		Judge(&r, nil, nil)
+		if r.Verdict != tc.verdict || r.Drill.ObjectivesMet != (tc.verdict == "pass") || len(r.Expectations) != 2 {
+			t.Errorf("rto %v (objective %s), rpo %v (objective %s): verdict %s, met %v, %+v; want %s",
+				*r.RTOS, tc.rto, *r.RPOS, tc.rpo, r.Verdict, r.Drill.ObjectivesMet, r.Expectations, tc.verdict)
+		}
+	}
+}

@@ -91,6 +91,26 @@ func TestDockerColdStandbyIsCreatedByTheDrill(t *testing.T) {
 	if code := dockerGet(t, sys.URL("standby.router")+wire.PathReadyz); code != http.StatusOK {
 		t.Errorf("the provisioned standby router is not ready: %d", code)
 	}
+	// A container fault on a region acts on every container of it.
+	ctx := context.Background()
+	if err := sys.Container(ctx, "region:standby", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"standby.router", "standby.db", "standby.dyno[2]"} {
+		if resp, err := http.Get(sys.URL(name) + wire.PathHealthz); err == nil {
+			resp.Body.Close()
+			t.Errorf("%s answers with its region stopped", name)
+		}
+	}
+	if code := dockerGet(t, sys.URL("router")+wire.PathReadyz); code != http.StatusOK {
+		t.Errorf("the primary's router stopped with the standby region: %d", code)
+	}
+	if err := sys.Container(ctx, "region:standby", "unstop"); err != nil {
+		t.Fatal(err)
+	}
+	if code := dockerGet(t, sys.URL("standby.router")+wire.PathReadyz); code != http.StatusOK {
+		t.Errorf("the standby router started again is not ready: %d", code)
+	}
 	if err := sys.Close(); err != nil {
 		t.Fatal(err)
 	}
