@@ -215,23 +215,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 
 // WaitHealthy polls every component's /healthz until all answer 200.
 func WaitHealthy(ctx context.Context, client *http.Client, sys *system.System) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for role, u := range sys.Components {
-		for {
-			resp, err := client.Get(u + wire.PathHealthz)
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return fmt.Errorf("%s did not become healthy at %s: %v", role, u, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return nil
+	return sys.WaitHealthy(ctx, client, sys.Names(), 60*time.Second)
 }
 
 func replayAt(ctx context.Context, client *http.Client, sys *system.System, at time.Time) {

@@ -185,7 +185,7 @@ func Check(ev Evidence) result.Result {
 	}
 	r.Replays, r.Reconcile = ReplayProgress(ev), ReconcileProgress(ev)
 	if ev.Regions != nil {
-		checkRegions(&r, ev, lost, orders, add)
+		checkRegions(&r, ev, lost, orders, told, add)
 	}
 	sort.SliceStable(r.Anomalies, func(i, j int) bool { return r.Anomalies[i].Kind < r.Anomalies[j].Kind })
 	return r

@@ -125,14 +125,20 @@ func SaveEvidence(dir string, s *scenarios.Scenario, r *result.Result, ev *Evide
 	if err := os.WriteFile(filepath.Join(dir, EvidenceFile), b.Bytes(), 0o644); err != nil {
 		return err
 	}
-	if err := writeNDJSON(filepath.Join(dir, OutcomesFile), ev.Outcomes); err != nil {
+	if err := WriteNDJSON(filepath.Join(dir, OutcomesFile), ev.Outcomes); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, ScenarioFile), s.YAML(), 0o644)
 }
 
-func writeNDJSON[T any](path string, xs []T) error {
-	f, err := os.Create(path)
+// WriteNDJSON writes records to path, one JSON a line, atomically (a
+// reader sees the old file or the new one, whole), creating its directory.
+func WriteNDJSON[T any](path string, xs []T) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
@@ -149,7 +155,10 @@ func writeNDJSON[T any](path string, xs []T) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // SavedRun is a finished run read back from its directory: the evidence

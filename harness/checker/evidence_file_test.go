@@ -45,13 +45,13 @@ func savedRunDir(t *testing.T, s *scenarios.Scenario, ev Evidence) (string, *res
 		}
 	}
 	export := func(role string) string { return filepath.Join(dir, ExportsDir, role+".ndjson") }
-	write("orders", writeNDJSON(filepath.Join(dir, OrdersFile), ev.Orders))
-	write("gateway", writeNDJSON(export("gateway"), served))
-	write("db", writeNDJSON(export("db"), ev.DB))
-	write("capture", writeNDJSON(export("capture"), ev.Captured))
-	write("edge", writeNDJSON(export("edge"), ev.Edge))
-	write("replayer", writeNDJSON(export("replayer"), ev.Replays))
-	write("reconciler", writeNDJSON(export("reconciler"), ev.Reconciles))
+	write("orders", WriteNDJSON(filepath.Join(dir, OrdersFile), ev.Orders))
+	write("gateway", WriteNDJSON(export("gateway"), served))
+	write("db", WriteNDJSON(export("db"), ev.DB))
+	write("capture", WriteNDJSON(export("capture"), ev.Captured))
+	write("edge", WriteNDJSON(export("edge"), ev.Edge))
+	write("replayer", WriteNDJSON(export("replayer"), ev.Replays))
+	write("reconciler", WriteNDJSON(export("reconciler"), ev.Reconciles))
 	for i := 1; i <= s.System.Dynos.Count; i++ {
 		var recs []wire.DynoRecord
 		for _, d := range ev.Dynos {
@@ -59,7 +59,7 @@ func savedRunDir(t *testing.T, s *scenarios.Scenario, ev Evidence) (string, *res
 				recs = append(recs, d)
 			}
 		}
-		write("dyno", writeNDJSON(export(strings.NewReplacer("[", "-", "]", "").Replace(topology.DynoName(i))), recs))
+		write("dyno", WriteNDJSON(export(strings.NewReplacer("[", "-", "]", "").Replace(topology.DynoName(i))), recs))
 	}
 	write("evidence", SaveEvidence(dir, s, &r, &ev, Allow{}))
 	return dir, &r

@@ -69,8 +69,9 @@ const (
 // checkRegions adds the figures of a system with a standby region: RPO
 // measured order by order, orphan charges, split-brain orders, the
 // regions' summary and the drill's timeline. lost are the orders the
-// client was told succeeded and no store holds.
-func checkRegions(r *result.Result, ev Evidence, lost []load.Outcome, orders map[string]load.SentOrder,
+// client was told succeeded and no store holds; orders and told are
+// Check's, by request id.
+func checkRegions(r *result.Result, ev Evidence, lost []load.Outcome, orders map[string]load.SentOrder, told map[string]load.Outcome,
 	add func(kind string, o load.SentOrder, out load.Outcome, cs []wire.Charge, detail string)) {
 	re := ev.Regions
 	at := func(t time.Time) float64 { return t.Sub(ev.Began).Seconds() * ev.Speed }
@@ -116,10 +117,6 @@ func checkRegions(r *result.Result, ev Evidence, lost []load.Outcome, orders map
 	for _, o := range ev.Orders {
 		byRef[o.Reference] = o
 	}
-	told := map[string]load.Outcome{}
-	for _, o := range ev.Outcomes {
-		told[o.RequestID] = o
-	}
 	orphans := 0
 	for _, c := range ev.Ledger {
 		if final[c.Reference] {
@@ -138,16 +135,12 @@ func checkRegions(r *result.Result, ev Evidence, lost []load.Outcome, orders map
 	// promotion.
 	split := 0
 	if promoted {
-		byID := map[string]load.SentOrder{}
-		for _, o := range ev.Orders {
-			byID[o.RequestID] = o
-		}
 		for _, o := range re.OldPrimary {
 			if !o.CreatedAt.After(re.PromotedAt) {
 				continue
 			}
 			split++
-			so, ok := byID[o.RequestID]
+			so, ok := orders[o.RequestID]
 			if !ok {
 				so = load.SentOrder{RequestID: o.RequestID, Reference: o.Reference, Customer: o.Customer, AmountCents: o.AmountCents}
 			}

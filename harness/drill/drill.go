@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -381,7 +380,7 @@ func (r *Runner) failback(ctx context.Context, name string) (string, bool) {
 	if err != nil {
 		return "failed: the primary's db cannot be read: " + err.Error(), false
 	}
-	if err := writeNDJSON(filepath.Join(r.cfg.ExportsDir, checker.BeforeFailbackExport+".ndjson"), before); err != nil {
+	if err := checker.WriteNDJSON(filepath.Join(r.cfg.ExportsDir, checker.BeforeFailbackExport+".ndjson"), before); err != nil {
 		return "failed: " + err.Error(), false
 	}
 	var st wire.ReplicationStatus
@@ -422,7 +421,7 @@ func (r *Runner) backups(ctx context.Context) {
 		if r.cfg.PrimaryCut != nil && r.cfg.PrimaryCut() {
 			err = errors.New("the primary region is cut off: its backup cannot leave it")
 		} else if orders, err = service.Fetch[wire.OrderRecord](ctx, r.client, r.sys.URL(topology.RoleDB)+wire.PathExport); err == nil {
-			err = writeNDJSON(r.cfg.BackupPath, orders)
+			err = checker.WriteNDJSON(r.cfg.BackupPath, orders)
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -441,26 +440,6 @@ func (r *Runner) backups(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// writeNDJSON writes records to path atomically (a reader sees the old
-// file or the new one, whole).
-func writeNDJSON[T any](path string, recs []T) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	for _, rec := range recs {
-		if err := enc.Encode(rec); err != nil {
-			return err
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func (r *Runner) get(ctx context.Context, url string, v any) error {

@@ -93,7 +93,7 @@ func (Runtime) Start(ctx context.Context, topo *topology.Topology, dir string) (
 		if err := start(topo, addrs, todo); err != nil {
 			return err
 		}
-		if err := sys.WaitHealthy(ctx, names, 60*time.Second); err != nil {
+		if err := sys.WaitHealthy(ctx, nil, names, 60*time.Second); err != nil {
 			return err
 		}
 		return sys.Rewire(ctx, topo.Rewire(region, addrs))

@@ -124,10 +124,12 @@ func (s *System) URL(role string) string {
 	return s.Components[role]
 }
 
-// WaitHealthy polls the /healthz of each named component until all
-// answer 200, or timeout passes.
-func (s *System) WaitHealthy(ctx context.Context, names []string, timeout time.Duration) error {
-	client := &http.Client{Timeout: 5 * time.Second}
+// WaitHealthy polls the /healthz of each named component with client
+// (nil: one with a 5 s timeout) until all answer 200, or timeout passes.
+func (s *System) WaitHealthy(ctx context.Context, client *http.Client, names []string, timeout time.Duration) error {
+	if client == nil {
+		client = &http.Client{Timeout: 5 * time.Second}
+	}
 	deadline := time.Now().Add(timeout)
 	for _, name := range names {
 		u := s.URL(name)
