@@ -17,6 +17,7 @@ import (
 	"paydrill/harness/checker"
 	"paydrill/harness/embedded"
 	"paydrill/harness/exit"
+	"paydrill/harness/model"
 	"paydrill/harness/system"
 	"paydrill/reports"
 	"paydrill/scenarios"
@@ -45,7 +46,9 @@ type runFlags struct {
 
 func (f *runFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&f.runtime, "runtime", "embedded", "where the system runs: embedded (in this process, needs nothing but Go) or docker")
+	fs.StringVar(&f.runtime, "runtime", "embedded", "where the system runs: embedded (in this process, needs nothing but Go), docker, "+
+		"or model (a discrete-event simulation in virtual time, for capacity tuning: a run takes a fraction of a second; "+
+		"no money figures, and scenarios it cannot simulate exactly are refused)")
 	fs.StringVar(&f.speed, "speed", "", "run the model N times faster than the wall clock, or auto: the highest speed this machine holds with a "+
 		"factor 2 of margin, measured at start (overrides the scenario's speed; without it the docker runtime runs at most at speed 5)")
 	fs.BoolVar(&f.proxyAll, "proxy-all", false,
@@ -111,7 +114,12 @@ func (f *runFlags) scenario(cmd *cobra.Command, arg string) (*scenarios.Scenario
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, exit.BadInput(errors.Join(errs...))
 	}
-	if f.runtime != "docker" {
+	if f.runtime == model.Name {
+		if err := model.Refuse(s); err != nil {
+			return nil, exit.BadInput(err)
+		}
+	}
+	if f.runtime == "embedded" {
 		// The scenario is valid; this machine cannot hold it (validate
 		// calls the same file bad input).
 		if err := harness.CheckCapacity(s); err != nil {
@@ -153,8 +161,10 @@ func runtimeNamed(env Env, name string, quiet bool) (system.Runtime, error) {
 		return embedded.Runtime{}, nil
 	case "docker":
 		return newDockerRuntime(env, quiet), nil
+	case model.Name:
+		return model.Runtime{}, nil
 	}
-	return nil, exit.BadInput(fmt.Errorf("--runtime: %q is not embedded or docker", name))
+	return nil, exit.BadInput(fmt.Errorf("--runtime: %q is not embedded, docker or model", name))
 }
 
 // runDir returns a new run id and the directory a run, suite or sweep

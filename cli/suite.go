@@ -136,7 +136,7 @@ func suiteScenarios(cmd *cobra.Command, f *runFlags, stderr io.Writer, args []st
 			errs = append(errs, err.Error())
 			continue
 		}
-		if runtime != "docker" {
+		if runtime == "embedded" {
 			if msg := needsDocker(s); msg != "" {
 				bad++
 				errs = append(errs, msg)

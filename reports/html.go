@@ -72,6 +72,8 @@ type htmlPage struct {
 	Figures      []Figure
 	PlotsMissing string // why there are no plots
 	Anomalies    []anomalyGroup
+	// Model: the model runtime's result, whose money figures are null.
+	Model bool
 }
 
 // HTML writes a run's report as one self-contained HTML page: the verdict,
@@ -81,7 +83,7 @@ type htmlPage struct {
 // with its evidence. The plots come from results.ndjson in dir, the run's
 // directory; without it the page says so and has none.
 func HTML(w io.Writer, r *result.Result, dir string) error {
-	data := htmlPage{R: r}
+	data := htmlPage{R: r, Model: r.Runtime == result.RuntimeModel}
 	for _, k := range anomalyKinds {
 		g := anomalyGroup{Kind: k.kind, Title: k.title, Count: count(r, k.kind)}
 		for _, a := range r.Anomalies {
@@ -96,6 +98,8 @@ func HTML(w io.Writer, r *result.Result, dir string) error {
 	}
 	answers, err := ReadAnswers(filepath.Join(dir, "results.ndjson"), r.Speed)
 	switch {
+	case data.Model:
+		data.PlotsMissing = "the model runtime keeps no per-order results to plot"
 	case err != nil:
 		data.PlotsMissing = err.Error()
 	case len(answers) == 0:

@@ -20,6 +20,32 @@ type SuiteRun struct {
 	Error string `json:"error,omitempty"`
 }
 
+// MarshalJSON writes the result's keys (result.Result's own MarshalJSON,
+// which an embedded field would otherwise hide file and error behind)
+// followed by file and error.
+func (s SuiteRun) MarshalJSON() ([]byte, error) {
+	b := []byte("{}")
+	if s.Result != nil {
+		var err error
+		if b, err = json.Marshal(s.Result); err != nil {
+			return nil, err
+		}
+	}
+	extra, err := json.Marshal(struct {
+		File  string `json:"file,omitempty"`
+		Error string `json:"error,omitempty"`
+	}{s.File, s.Error})
+	if err != nil || len(extra) <= 2 {
+		return b, err
+	}
+	if len(b) > 2 {
+		b = append(b[:len(b)-1], ',')
+	} else {
+		b = b[:len(b)-1]
+	}
+	return append(b, extra[1:]...), nil
+}
+
 // Suite is a finished suite, as `paydrill suite --json` prints it:
 // {"scenarios": [<result>...], "verdict": ...}.
 type Suite struct {

@@ -16,6 +16,9 @@ func anomalies(r *result.Result) int {
 
 // anomalyBrief names the kinds that happened: "2 double, 1 lost", or "0".
 func anomalyBrief(r *result.Result) string {
+	if r.Runtime == result.RuntimeModel {
+		return "n/a (model)"
+	}
 	var parts []string
 	for _, k := range []struct {
 		n    int
@@ -96,10 +99,14 @@ func SweepCSV(w io.Writer, s *result.SweepResult) error {
 		for _, kv := range row.Settings {
 			rec = append(rec, kv.Value)
 		}
-		rec = append(rec, strconv.Itoa(r.Orders.Sent), f(r.FailoverRate), f(r.QueueMS.Mean), f(r.QueueMS.P99),
-			f(r.LatencyMS.P99), strconv.Itoa(anomalies(r)), strconv.Itoa(r.DoubleCharges), strconv.Itoa(r.PhantomCharges),
-			strconv.Itoa(r.LostOrders), strconv.Itoa(r.Unreconciled), strconv.Itoa(r.WrongMatches),
-			strconv.FormatBool(r.Harness.Saturated), r.Verdict)
+		money := []string{strconv.Itoa(anomalies(r)), strconv.Itoa(r.DoubleCharges), strconv.Itoa(r.PhantomCharges),
+			strconv.Itoa(r.LostOrders), strconv.Itoa(r.Unreconciled), strconv.Itoa(r.WrongMatches)}
+		if r.Runtime == result.RuntimeModel {
+			money = make([]string, len(money)) // not computed: empty cells
+		}
+		rec = append(rec, strconv.Itoa(r.Orders.Sent), f(r.FailoverRate), f(r.QueueMS.Mean), f(r.QueueMS.P99), f(r.LatencyMS.P99))
+		rec = append(rec, money...)
+		rec = append(rec, strconv.FormatBool(r.Harness.Saturated), r.Verdict)
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

@@ -63,8 +63,14 @@ func Summary(w io.Writer, r *result.Result) error {
 	if r.Harness.SpeedAuto != nil {
 		auto = " (auto)"
 	}
-	fmt.Fprintf(w, "paydrill · %s · %s runtime · seed %d · speed %gx%s · %s model time in %.1fs wall\n\n",
-		r.Scenario, r.Runtime, r.Seed, r.Speed, auto, seconds(r.ModelDurationS), r.Harness.WallS)
+	model := r.Runtime == result.RuntimeModel
+	if model {
+		fmt.Fprintf(w, "paydrill · %s · model runtime · seed %d · virtual time · %s model time in %.3fs wall\n\n",
+			r.Scenario, r.Seed, seconds(r.ModelDurationS), r.Harness.WallS)
+	} else {
+		fmt.Fprintf(w, "paydrill · %s · %s runtime · seed %d · speed %gx%s · %s model time in %.1fs wall\n\n",
+			r.Scenario, r.Runtime, r.Seed, r.Speed, auto, seconds(r.ModelDurationS), r.Harness.WallS)
+	}
 
 	t := NewTable(w, "orders", "count", "share")
 	o := r.Orders
@@ -83,20 +89,9 @@ func Summary(w io.Writer, r *result.Result) error {
 		return err
 	}
 
-	t = NewTable(w, "money", "orders", "at stake")
-	t.Append([]string{"charges in the ledger", fmt.Sprint(r.Charges), ""})
-	t.Append([]string{"double charges", fmt.Sprint(r.DoubleCharges), kindCents(r, result.KindDoubleCharge)})
-	t.Append([]string{"phantom charges (told failed)", fmt.Sprint(r.PhantomCharges), kindCents(r, result.KindPhantomCharge)})
-	t.Append([]string{"lost orders", fmt.Sprint(r.LostOrders), kindCents(r, result.KindLostOrder)})
-	t.Append([]string{"unreconciled (never charged)", fmt.Sprint(r.Unreconciled), Dollars(r.ExposureCents)})
-	t.Append([]string{"wrong matches", fmt.Sprint(r.WrongMatches), kindCents(r, result.KindWrongMatch)})
-	if r.OrphanCharges != nil {
-		t.Append([]string{"orphan charges (no order kept)", fmt.Sprint(*r.OrphanCharges), kindCents(r, result.KindOrphanCharge)})
-	}
-	if r.SplitBrainOrders != nil {
-		t.Append([]string{"split-brain orders (old region)", fmt.Sprint(*r.SplitBrainOrders), kindCents(r, result.KindSplitBrain)})
-	}
-	if err := t.Render(); err != nil {
+	if model {
+		fmt.Fprintln(w, "money: not computed by the model runtime (it keeps no stores); run on embedded or docker for charges, double charges and lost orders")
+	} else if err := money(w, r); err != nil {
 		return err
 	}
 	if err := regions(w, r); err != nil {
@@ -105,14 +100,9 @@ func Summary(w io.Writer, r *result.Result) error {
 
 	t = NewTable(w, "recovery and time (model)", "value")
 	t.Append([]string{"RTO", rto(r.RTOS)})
-	rpo := fmt.Sprintf("%d orders, %s", r.RPOOrders, Dollars(r.RPOCents))
-	if r.RPOS != nil {
-		rpo += fmt.Sprintf(", spanning %s", seconds(*r.RPOS))
-		if r.Regions != nil && r.Regions.LagAtPromotionS != nil {
-			rpo += fmt.Sprintf(" (standby %s behind at promotion)", seconds(*r.Regions.LagAtPromotionS))
-		}
+	if !model {
+		t.Append([]string{"RPO", rpo(r)})
 	}
-	t.Append([]string{"RPO", rpo})
 	for _, out := range r.Outages {
 		name := out.Name
 		if name == "" {
@@ -129,13 +119,49 @@ func Summary(w io.Writer, r *result.Result) error {
 	}
 	t.Append([]string{"dyno queue mean / p99", fmt.Sprintf("%s / %s", mean, ms(r.QueueMS.P99))})
 	t.Append([]string{"replayed / still to replay", fmt.Sprintf("%d / %d", r.Replays.Done, r.Replays.Pending)})
-	t.Append([]string{"reconciled / still to reconcile", fmt.Sprintf("%d / %d", r.Reconcile.Done, r.Reconcile.Pending)})
+	if !model {
+		t.Append([]string{"reconciled / still to reconcile", fmt.Sprintf("%d / %d", r.Reconcile.Done, r.Reconcile.Pending)})
+	}
 	if err := t.Render(); err != nil {
 		return err
 	}
+	return summaryTail(w, r)
+}
 
+// money writes the money table: each anomaly with the money at stake.
+func money(w io.Writer, r *result.Result) error {
+	t := NewTable(w, "money", "orders", "at stake")
+	t.Append([]string{"charges in the ledger", fmt.Sprint(r.Charges), ""})
+	t.Append([]string{"double charges", fmt.Sprint(r.DoubleCharges), kindCents(r, result.KindDoubleCharge)})
+	t.Append([]string{"phantom charges (told failed)", fmt.Sprint(r.PhantomCharges), kindCents(r, result.KindPhantomCharge)})
+	t.Append([]string{"lost orders", fmt.Sprint(r.LostOrders), kindCents(r, result.KindLostOrder)})
+	t.Append([]string{"unreconciled (never charged)", fmt.Sprint(r.Unreconciled), Dollars(r.ExposureCents)})
+	t.Append([]string{"wrong matches", fmt.Sprint(r.WrongMatches), kindCents(r, result.KindWrongMatch)})
+	if r.OrphanCharges != nil {
+		t.Append([]string{"orphan charges (no order kept)", fmt.Sprint(*r.OrphanCharges), kindCents(r, result.KindOrphanCharge)})
+	}
+	if r.SplitBrainOrders != nil {
+		t.Append([]string{"split-brain orders (old region)", fmt.Sprint(*r.SplitBrainOrders), kindCents(r, result.KindSplitBrain)})
+	}
+	return t.Render()
+}
+
+// rpo says what a failover lost: orders, cents, the span of time.
+func rpo(r *result.Result) string {
+	s := fmt.Sprintf("%d orders, %s", r.RPOOrders, Dollars(r.RPOCents))
+	if r.RPOS != nil {
+		s += fmt.Sprintf(", spanning %s", seconds(*r.RPOS))
+		if r.Regions != nil && r.Regions.LagAtPromotionS != nil {
+			s += fmt.Sprintf(" (standby %s behind at promotion)", seconds(*r.Regions.LagAtPromotionS))
+		}
+	}
+	return s
+}
+
+// summaryTail writes the expectations, the harness's notes and the verdict.
+func summaryTail(w io.Writer, r *result.Result) error {
 	if len(r.Expectations) > 0 {
-		t = NewTable(w, "", "expectation", "value")
+		t := NewTable(w, "", "expectation", "value")
 		for _, e := range r.Expectations {
 			mark, v := expectationCells(e, "%.4g")
 			t.Append([]string{mark, e.Expr, v})
@@ -160,7 +186,11 @@ func Summary(w io.Writer, r *result.Result) error {
 	}
 	fmt.Fprintf(w, "\nverdict: %s", strings.ToUpper(r.Verdict))
 	if r.OutDir != "" {
-		fmt.Fprintf(w, "    (results and stores in %s)", r.OutDir)
+		what := "results and stores"
+		if r.Runtime == result.RuntimeModel {
+			what = "report"
+		}
+		fmt.Fprintf(w, "    (%s in %s)", what, r.OutDir)
 	}
 	fmt.Fprintln(w)
 	return nil

@@ -37,22 +37,36 @@ type OrderSource struct {
 
 // Order returns order i (0-based).
 func (o OrderSource) Order(i int) SentOrder {
-	src := &splitmix{state: uint64(o.Seed)*0x9E3779B97F4A7C15 ^ uint64(i)*0xBF58476D1CE4E5B9}
-	r := rand.New(src)
-	id := fmt.Sprintf("%016x%016x", src.Uint64(), src.Uint64())
-	c := r.Intn(max(o.Customers, 1))
-	cents := int64(math.Round(o.Amount.Sample(r)))
-	if cents < 1 {
-		cents = 1
-	}
+	d := o.draw(i)
 	return SentOrder{
 		Index:       i,
-		RequestID:   id,
+		RequestID:   fmt.Sprintf("%016x%016x", d.id[0], d.id[1]),
 		Reference:   fmt.Sprintf("ord-%07d", i+1),
-		Customer:    fmt.Sprintf("cus_%05d", c),
-		CardToken:   fmt.Sprintf("tok_%05d", c),
-		AmountCents: cents,
+		Customer:    fmt.Sprintf("cus_%05d", d.customer),
+		CardToken:   fmt.Sprintf("tok_%05d", d.customer),
+		AmountCents: d.cents,
 	}
+}
+
+// AmountCents is order i's amount, as Order gives it, without the cost of
+// formatting its strings (the model runtime needs only the amount).
+func (o OrderSource) AmountCents(i int) int64 { return o.draw(i).cents }
+
+// drawn is what order i's seeded draws come to.
+type drawn struct {
+	id       [2]uint64
+	customer int
+	cents    int64
+}
+
+// draw makes order i's draws, in the one order that defines it.
+func (o OrderSource) draw(i int) drawn {
+	src := &splitmix{state: uint64(o.Seed)*0x9E3779B97F4A7C15 ^ uint64(i)*0xBF58476D1CE4E5B9}
+	r := rand.New(src)
+	d := drawn{id: [2]uint64{src.Uint64(), src.Uint64()}}
+	d.customer = r.Intn(max(o.Customers, 1))
+	d.cents = max(int64(math.Round(o.Amount.Sample(r))), 1)
+	return d
 }
 
 // splitmix is SplitMix64: a tiny, fast rand.Source64, cheap enough to make

@@ -243,17 +243,29 @@ func summarise(recs []wire.DynoRecord, workers int, warm time.Duration) queueSta
 	var q queueStats
 	n := 0
 	for _, rs := range byDyno {
+		// The dyno's own accounting is replayed in the order its workers
+		// took the orders: two orders arriving a few microseconds apart
+		// may reach the worker queue in the other order than their
+		// timestamps (the machine's scheduling, not the model clock), and
+		// either order is FIFO. The formulas' order is the arrivals'.
+		slices.SortFunc(rs, func(a, b wire.DynoRecord) int { return a.Arrived.Add(a.Queued).Compare(b.Arrived.Add(b.Queued)) })
+		fifo := queueing.Lindley(len(rs), workers, func(i int) time.Time { return rs[i].Arrived }, func(i int) time.Duration { return rs[i].Busy })
+		fifoMean := 0.0
+		for i, r := range rs {
+			if r.Arrived.Sub(first) >= warm {
+				fifoMean += fifo[i].Seconds()
+			}
+		}
 		slices.SortFunc(rs, func(a, b wire.DynoRecord) int { return a.Arrived.Compare(b.Arrived) })
 		arrived := func(i int) time.Time { return rs[i].Arrived }
-		fifo := queueing.Lindley(len(rs), workers, arrived, func(i int) time.Duration { return rs[i].Busy })
 		exact := queueing.Lindley(len(rs), workers, arrived, func(i int) time.Duration { return rs[i].Service })
+		q.fifo += fifoMean
 		for i, r := range rs {
 			if r.Arrived.Sub(first) < warm {
 				continue
 			}
 			n++
 			q.queued += r.Queued.Seconds()
-			q.fifo += fifo[i].Seconds()
 			q.exact += exact[i].Seconds()
 			q.service += r.Service.Seconds()
 			q.overhead += (r.Busy - r.Service).Seconds()

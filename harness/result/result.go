@@ -5,7 +5,9 @@
 package result
 
 import (
+	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -271,4 +273,62 @@ func (r *Result) Lookup(key string) (value float64, present bool) {
 		return 0, true
 	}
 	return 0, false
+}
+
+// RuntimeModel is the model runtime's name (Result.Runtime): its results
+// leave the figures of ModelOmits null.
+const RuntimeModel = "model"
+
+// ModelOmits are the result keys the model runtime does not compute, the
+// money figures that live in the stores it does not keep: its JSON result
+// has them null (so an expectation on one has no value), and the reports
+// say "not computed".
+var ModelOmits = []string{
+	"charges", "double_charges", "phantom_charges", "lost_orders", "unreconciled", "exposure_cents",
+	"wrong_matches", "rpo_orders", "rpo_cents", "reconcile",
+}
+
+// MarshalJSON writes the result key for key in the order of its fields,
+// with the keys a model runtime's result does not compute as null.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	b, err := json.Marshal(plain(r))
+	if err != nil || r.Runtime != RuntimeModel {
+		return b, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.WriteByte('{')
+	for first := true; dec.More(); first = false {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		if !first {
+			out.WriteByte(',')
+		}
+		k, _ := json.Marshal(key)
+		out.Write(k)
+		out.WriteByte(':')
+		if slices.Contains(ModelOmits, key) {
+			v = json.RawMessage("null")
+		}
+		out.Write(v)
+	}
+	out.WriteByte('}')
+	return out.Bytes(), nil
+}
+
+// Computed says whether the result has a figure for key: false for the
+// keys of ModelOmits in a model runtime's result.
+func (r *Result) Computed(key string) bool {
+	return r.Runtime != RuntimeModel || !slices.Contains(ModelOmits, strings.SplitN(key, ".", 2)[0])
 }

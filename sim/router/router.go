@@ -67,9 +67,13 @@ func New(c Config) (*Router, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
+	strategy, err := NewNamed(c.Strategy, c.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("router: --strategy: %w", err)
+	}
 	rt := &Router{
 		cfg:      c,
-		strategy: strategies[c.Strategy](c.Seed),
+		strategy: strategy,
 		client: &http.Client{
 			Transport: &http.Transport{
 				DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

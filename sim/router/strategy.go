@@ -1,8 +1,10 @@
 package router
 
 import (
+	"fmt"
 	"math/rand"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -22,6 +24,17 @@ var strategies = map[string]NewStrategy{}
 
 // register adds a strategy by name; each strategy's file calls it in init.
 func register(name string, f NewStrategy) { strategies[name] = f }
+
+// NewNamed makes the strategy registered under name, seeded with seed: the
+// one constructor of the router and of anything that routes as it does
+// (the model runtime's discrete-event router).
+func NewNamed(name string, seed int64) (Strategy, error) {
+	f, ok := strategies[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown routing strategy %q (one of %s)", name, strings.Join(Strategies(), ", "))
+	}
+	return f(seed), nil
+}
 
 // Strategies lists the registered strategy names, sorted.
 func Strategies() []string {
