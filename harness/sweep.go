@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"paydrill/harness/checker"
@@ -39,9 +41,112 @@ func ParseAxis(s string) (Axis, error) {
 		if v == "" {
 			return Axis{}, fmt.Errorf("--set %q: empty value in the list", s)
 		}
-		a.Values = append(a.Values, v)
+		vs, err := expandRange(v)
+		if err != nil {
+			return Axis{}, fmt.Errorf("--set %q: %w", s, err)
+		}
+		a.Values = append(a.Values, vs...)
 	}
 	return a, nil
+}
+
+// maxRange bounds the values one range may expand to.
+const maxRange = 1000
+
+// rangeForm is FROM..TO, FROM..TO+STEP or FROM..TO*FACTOR, plain numbers.
+var rangeForm = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)\.\.([0-9]+(?:\.[0-9]+)?)(?:([*+])([0-9]+(?:\.[0-9]+)?))?$`)
+
+// expandRange expands a range of plain numbers into its values: 8..64*2
+// is 8,16,32,64 (each the last times the factor), 10..50+10 is
+// 10,20,30,40,50 (plus the step), 1..4 is 1,2,3,4; the values stop at TO.
+// Anything else is one value, as it is.
+func expandRange(v string) ([]string, error) {
+	m := rangeForm.FindStringSubmatch(v)
+	if m == nil {
+		return []string{v}, nil
+	}
+	from, _ := strconv.ParseFloat(m[1], 64)
+	to, _ := strconv.ParseFloat(m[2], 64)
+	op, step := m[3], 1.0
+	if op == "" {
+		op = "+"
+	} else {
+		step, _ = strconv.ParseFloat(m[4], 64)
+	}
+	switch {
+	case to < from:
+		return nil, fmt.Errorf("range %s: %s is less than %s", v, m[2], m[1])
+	case op == "+" && step <= 0:
+		return nil, fmt.Errorf("range %s: the step must be more than 0", v)
+	case op == "*" && (step <= 1 || from <= 0):
+		return nil, fmt.Errorf("range %s: the factor must be more than 1, from a start more than 0", v)
+	}
+	var out []string
+	for x := from; x <= to*(1+1e-12); {
+		out = append(out, strconv.FormatFloat(x, 'f', -1, 64))
+		if len(out) > maxRange {
+			return nil, fmt.Errorf("range %s: more than %d values", v, maxRange)
+		}
+		if op == "*" {
+			x *= step
+		} else {
+			x = from + float64(len(out))*step // no creeping sum
+		}
+	}
+	return out, nil
+}
+
+// Find is, for each combination of the other axes' values, the first
+// value of the first axis with more than one value (in the order given:
+// list it smallest first) whose run meets cond, as `sweep --find` prints
+// it. An axis of one value (--set 'expect=[]') is a setting, not a
+// dimension, and is left out of the others.
+func Find(res *result.SweepResult, axes []Axis, cond scenarios.Expectation) []result.Found {
+	var varied []Axis
+	single := map[string]bool{}
+	for _, a := range axes {
+		if len(a.Values) > 1 {
+			varied = append(varied, a)
+		} else {
+			single[a.Key] = true
+		}
+	}
+	if len(varied) == 0 {
+		varied = axes[:min(len(axes), 1)]
+	}
+	if len(varied) == 0 {
+		return nil
+	}
+	axes = varied
+	var out []result.Found
+	index := map[string]int{}
+	for _, row := range res.Rows {
+		var others result.Settings
+		var first result.Setting
+		for _, kv := range row.Settings {
+			switch {
+			case kv.Key == axes[0].Key && first.Key == "":
+				first = kv
+			case single[kv.Key] && kv.Key != axes[0].Key:
+			default:
+				others = append(others, kv)
+			}
+		}
+		name := others.String()
+		i, ok := index[name]
+		if !ok {
+			i = len(out)
+			index[name] = i
+			out = append(out, result.Found{Condition: cond.Expr, Others: others, Key: axes[0].Key})
+		}
+		if out[i].Value != "" {
+			continue
+		}
+		if v, present := row.Result.Lookup(cond.Key); present && cond.Eval(v, true) {
+			out[i].Value, out[i].Figure = first.Value, &v
+		}
+	}
+	return out
 }
 
 // splitTop splits s at commas that are not inside (), [], {} or quotes.

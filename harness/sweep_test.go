@@ -104,3 +104,28 @@ func TestRowDirIsASafeName(t *testing.T) {
 		t.Fatalf("rowDir = %q, want %q", got, want)
 	}
 }
+
+func TestParseAxisRanges(t *testing.T) {
+	for in, want := range map[string]string{
+		"dynos.count=8..64*2":      "8 16 32 64",
+		"dynos.count=10..50+10":    "10 20 30 40 50",
+		"dynos.count=1..3":         "1 2 3",
+		"dynos.count=2,8..32*2,50": "2 8 16 32 50",
+		"load.rate=1..2+0.5":       "1 1.5 2",
+		"dynos.count=8..100*3":     "8 24 72",
+	} {
+		a, err := ParseAxis(in)
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if got := strings.Join(a.Values, " "); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+	for _, in := range []string{"dynos.count=64..8*2", "dynos.count=8..64*1", "dynos.count=0..64*2", "dynos.count=1..100000"} {
+		if _, err := ParseAxis(in); err == nil {
+			t.Errorf("%s: no error", in)
+		}
+	}
+}

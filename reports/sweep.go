@@ -114,3 +114,24 @@ func SweepCSV(w io.Writer, s *result.SweepResult) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// Found writes what sweep --find found: a line per combination of the
+// other axes.
+func Found(w io.Writer, found []result.Found) error {
+	for _, f := range found {
+		with := ""
+		if len(f.Others) > 0 {
+			with = " with " + f.Others.String()
+		}
+		if f.Value == "" {
+			if _, err := fmt.Fprintf(w, "\nfind %s%s: no value of %s in the sweep meets it\n", f.Condition, with, f.Key); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "\nfind %s%s: %s=%s (%.4g)\n", f.Condition, with, f.Key, f.Value, *f.Figure); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -120,3 +120,44 @@ func checkFormula(t *testing.T, s *scenarios.Scenario, queue string, want float6
 		t.Errorf("%s: the model's mean queue time %.2f ms is %+.1f%% from the formula's %.2f ms: want within 3%%", queue, 1000*got, 100*off, 1000*want)
 	}
 }
+
+// A sweep on the model runtime takes a range and finds the smallest
+// setting that meets a condition: random routing needs four times the
+// dynos least-conn needs for the same queue time (the 2013 finding).
+func TestModelSweepFinds(t *testing.T) {
+	s, err := scenarios.Builtin("random-vs-least-conn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("expect", "[]"); err != nil {
+		t.Fatal(err)
+	}
+	var axes []harness.Axis
+	for _, kv := range []string{"dynos.count=8..128*2", "router.strategy=random,least-conn"} {
+		a, err := harness.ParseAxis(kv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		axes = append(axes, a)
+	}
+	if got := axes[0].Values; len(got) != 5 || got[0] != "8" || got[4] != "128" {
+		t.Fatalf("8..128*2 is %v, want 8 16 32 64 128", got)
+	}
+	began := time.Now()
+	res, err := harness.Sweep(context.Background(), s, axes, harness.SweepOptions{Runtime: model.Runtime{}, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d rows in %.2fs", len(res.Rows), time.Since(began).Seconds())
+	cond, err := scenarios.ParseExpectation("queue_ms.mean < 100ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, f := range harness.Find(res, axes, cond) {
+		found[f.Others.String()] = f.Value
+	}
+	if found["router.strategy=random"] != "32" || found["router.strategy=least-conn"] != "8" {
+		t.Errorf("found %v: want 32 dynos with random routing, 8 with least-conn", found)
+	}
+}

@@ -74,6 +74,21 @@ type SweepRow struct {
 // SweepResult is a finished sweep, as `paydrill sweep --json` prints it.
 type SweepResult struct {
 	Rows []SweepRow `json:"rows"`
+	// Find is what --find found, one entry for each combination of the
+	// other axes; absent without --find.
+	Find []Found `json:"find,omitempty"`
+}
+
+// Found is the first value of a sweep's first axis whose run met the
+// --find condition, with the other axes' values it was found with.
+type Found struct {
+	Condition string   `json:"condition"`
+	Others    Settings `json:"others"`
+	Key       string   `json:"key"`
+	// Value is the setting found, "" when no value of the sweep met the
+	// condition; Figure is the condition's figure in that run.
+	Value  string   `json:"value"`
+	Figure *float64 `json:"figure"`
 }
 
 // Saturated lists the rows whose run could not keep up with the model.
