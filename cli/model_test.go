@@ -116,3 +116,30 @@ func TestModelRunsAnOutage(t *testing.T) {
 		}
 	}
 }
+
+// suite --runtime model runs every scenario in virtual time, its table
+// and JUnit as usual.
+func TestModelSuite(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"routing.yaml": "name: routing\nduration: 2m\nsystem: {router: {strategy: least-conn}}\nload: {rate: 20/s}\nexpect: [failover_rate < 1%]\n",
+		"outage.yaml":  "name: outage\nduration: 3m\nload: {rate: 5/s}\nfaults: [{at: 1m, for: 30s, link: edge->router, toxic: down}]\nexpect: [rto_s < 40, failovers > 100]\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	code, stdout, stderr := paydrill(t, "suite", dir, "--runtime", "model", "--junit", junit, "--out", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	for _, w := range []string{"routing", "outage", "pass"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("the suite's table does not say %q:\n%s", w, stdout)
+		}
+	}
+	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), "outage") {
+		t.Errorf("junit: %v %s", err, b)
+	}
+}
