@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -32,7 +33,8 @@ func startDrill(ctx context.Context, p *Plan, sys *system.System, dir string, be
 		ExportsDir: filepath.Join(dir, checker.ExportsDir),
 	}
 	if sb.Mode == "cold" {
-		cfg.BackupEvery, cfg.BackupPath = p.BackupEvery, filepath.Join(dir, "stores", BackupFile)
+		stores := cmp.Or(sys.Stores, filepath.Join(dir, "stores"))
+		cfg.BackupEvery, cfg.BackupPath = p.BackupEvery, filepath.Join(stores, BackupFile)
 		cfg.PrimaryCut = func() bool { return sys.Links != nil && sys.Links.Cut(topology.LinkRegionPrimary) }
 	}
 	for _, s := range p.Drill.Steps {

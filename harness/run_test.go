@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"paydrill/harness/topology"
 	"paydrill/internal/machine"
 	"paydrill/sim/dist"
+	"paydrill/sim/store"
 	"paydrill/sim/wire"
 )
 
@@ -114,5 +116,40 @@ func TestARunInAUsedDirectoryStartsFromEmptyStores(t *testing.T) {
 			t.Fatalf("run %d in a used directory: %d charges for %d orders, %d double charges", len(charges)+1, r.Charges, r.Orders.Succeeded, r.DoubleCharges)
 		}
 		charges = append(charges, r.Charges)
+	}
+}
+
+// A run's stores are in its directory once it has ended, holding what the
+// checker counted, and nothing of the run is left in memory (the embedded
+// runtime keeps live stores in tmpfs while the system runs).
+func TestARunLeavesItsStoresInItsDirectoryAndNothingInMemory(t *testing.T) {
+	machine.Shared(t)
+	dir := t.TempDir()
+	p := smallPlan(time.Second)
+	p.Load.Timeout = 30 * time.Second
+	r, err := Run(context.Background(), p, Options{Runtime: embedded.Runtime{}, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, query := range map[string]string{
+		"gateway.sqlite": "SELECT count(*) FROM charges",
+		"orders.sqlite":  "SELECT count(*) FROM orders",
+	} {
+		db, err := store.Open(filepath.Join(dir, "stores", file), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = db.QueryRow(query).Scan(&n)
+		db.Close()
+		if err != nil {
+			t.Fatalf("stores/%s: %v", file, err)
+		}
+		if n != r.Charges {
+			t.Fatalf("stores/%s holds %d rows after a run of %d charges, want as many", file, n, r.Charges)
+		}
+	}
+	if left := embedded.LiveStoresLeft(); len(left) != 0 {
+		t.Fatalf("live stores left behind in memory: %v", left)
 	}
 }

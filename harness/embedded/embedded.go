@@ -51,7 +51,12 @@ func (Runtime) Start(ctx context.Context, topo *topology.Topology, dir string) (
 	if err := os.MkdirAll(stores, 0o755); err != nil {
 		return nil, err
 	}
-	sys := &system.System{Components: map[string]string{}, Dynos: topo.Dynos()}
+	live, keep, err := liveStores(stores)
+	if err != nil {
+		return nil, err
+	}
+	sys := &system.System{Components: map[string]string{}, Dynos: topo.Dynos(), Stores: live}
+	sys.OnClose(keep) // first registered, so run last: once every store is closed
 	defer func() {
 		if err != nil {
 			sys.Close() // whatever had started
@@ -63,7 +68,7 @@ func (Runtime) Start(ctx context.Context, topo *topology.Topology, dir string) (
 	}
 	sys.OnClose(tp.Close)
 	sys.Links = system.NewLinks(toxiclient.NewClient(tp.addr()))
-	addrs := &embeddedAddrs{sys: sys, stores: stores, relays: map[string]string{}}
+	addrs := &embeddedAddrs{sys: sys, stores: live, relays: map[string]string{}}
 	var boot []topology.Instance
 	for _, in := range topo.Instances {
 		if !in.Deferred {
@@ -137,7 +142,8 @@ func serve(s *system.System, name string, h http.Handler) error {
 
 // embeddedAddrs are the embedded runtime's addresses: every component's
 // 127.0.0.1 URL, a relay of the embedded toxiproxy for a proxied link
-// (created on first use), and a store file under the run's directory.
+// (created on first use), and a store file in the live stores' directory
+// (liveStores).
 type embeddedAddrs struct {
 	sys    *system.System
 	stores string

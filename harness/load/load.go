@@ -1,7 +1,6 @@
 package load
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -55,7 +54,7 @@ type Run struct {
 	next    atomic.Int64
 	mu      sync.Mutex
 	sent    []SentOrder
-	sentW   *bufio.Writer
+	sentW   *behind
 	sentEnc *json.Encoder
 	sentErr error
 	bySeq   map[uint64]string // vegeta seq → request id
@@ -153,10 +152,12 @@ func (l *Run) Attack(began time.Time) (time.Duration, error) {
 		defer context.AfterFunc(l.Ctx, func() { atk.Stop() })()
 	}
 
-	w := bufio.NewWriter(l.Results)
+	w := newBehind(l.Results)
 	enc := vegeta.NewJSONEncoder(w)
-	l.sentW = bufio.NewWriter(l.SentLog)
+	l.sentW = newBehind(l.SentLog)
 	l.sentEnc = json.NewEncoder(l.sentW)
+	defer w.Close()
+	defer l.sentW.Close()
 	var first, last time.Time
 	// No duration: the pacer alone ends the attack, after exactly the
 	// planned number of orders.
@@ -196,7 +197,7 @@ func (l *Run) Attack(began time.Time) (time.Duration, error) {
 			l.failed.Add(1)
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.Close(); err != nil {
 		return 0, err
 	}
 	l.mu.Lock()
@@ -204,7 +205,7 @@ func (l *Run) Attack(began time.Time) (time.Duration, error) {
 	if l.sentErr != nil {
 		return 0, l.sentErr
 	}
-	if err := l.sentW.Flush(); err != nil {
+	if err := l.sentW.Close(); err != nil {
 		return 0, err
 	}
 	return last.Sub(first), nil
