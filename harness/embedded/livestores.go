@@ -92,12 +92,22 @@ func copyFile(from, to string) error {
 	return dst.Close()
 }
 
+// SweepLiveStores removes the live store directories of processes that
+// no longer run (killed before they could close their system), as every
+// run does at its start, and returns their paths.
+func SweepLiveStores() []string {
+	if ramDir == "" {
+		return nil
+	}
+	return sweepLiveDirs(ramDir)
+}
+
 // sweepLiveDirs removes the live directories under dir of processes that
-// no longer run (killed before they could close their system).
-func sweepLiveDirs(dir string) {
+// no longer run, and returns their paths.
+func sweepLiveDirs(dir string) (removed []string) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return
+		return nil
 	}
 	for _, e := range ents {
 		rest, ok := strings.CutPrefix(e.Name(), liveDirPrefix)
@@ -108,8 +118,11 @@ func sweepLiveDirs(dir string) {
 		if err != nil || pid == os.Getpid() || processRuns(pid) {
 			continue
 		}
-		os.RemoveAll(filepath.Join(dir, e.Name()))
+		if os.RemoveAll(filepath.Join(dir, e.Name())) == nil {
+			removed = append(removed, filepath.Join(dir, e.Name()))
+		}
 	}
+	return removed
 }
 
 // LiveStoresLeft lists the live store directories of this process that

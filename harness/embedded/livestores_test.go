@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -67,7 +68,9 @@ func TestLiveStoresOfADeadProcessAreSwept(t *testing.T) {
 		}
 		t.Cleanup(func() { os.RemoveAll(d) })
 	}
-	sweepLiveDirs(ramDir)
+	if removed := SweepLiveStores(); !slices.Contains(removed, deadDir) || slices.Contains(removed, mineDir) {
+		t.Fatalf("swept %v: want %s and not %s", removed, deadDir, mineDir)
+	}
 	if _, err := os.Stat(deadDir); !os.IsNotExist(err) {
 		t.Fatalf("%s of a dead process not swept (%v)", deadDir, err)
 	}
