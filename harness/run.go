@@ -58,7 +58,7 @@ type speedLimiter interface{ SpeedLimit() float64 }
 // Run boots the system, schedules the faults, drives the load, lets the
 // system settle, and checks every order. The result has no expectations
 // evaluated yet: that is the caller's, who knows the scenario.
-func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
+func Run(ctx context.Context, p *Plan, opt Options) (_ *result.Result, err error) {
 	wallStart := time.Now()
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, exit.CannotRun(err)
@@ -87,7 +87,14 @@ func Run(ctx context.Context, p *Plan, opt Options) (*result.Result, error) {
 	if err != nil {
 		return nil, exit.CannotRun(fmt.Errorf("boot: %w", err))
 	}
-	defer sys.Close()
+	defer func() {
+		// Closing keeps the stores in the run's directory (the embedded
+		// runtime copies them from memory): a run that could not has lost
+		// what it promised to leave.
+		if cerr := sys.Close(); errors.Is(cerr, system.ErrStoresNotKept) && err == nil {
+			err = exit.CannotRun(cerr)
+		}
+	}()
 	client := &http.Client{Timeout: 10 * time.Second}
 	if err := WaitHealthy(ctx, client, sys); err != nil {
 		return nil, exit.CannotRun(err)

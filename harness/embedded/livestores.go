@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"paydrill/harness/system"
 )
 
 // The embedded runtime keeps the stores of a running system in memory
@@ -48,14 +50,12 @@ func liveStores(keep string) (live string, done func() error, err error) {
 		return keep, func() error { return nil }, nil
 	}
 	return live, func() error {
-		err := copyFiles(live, keep)
-		if rerr := os.RemoveAll(live); err == nil {
-			err = rerr
+		if err := copyFiles(live, keep); err != nil {
+			// Left where they are for a person to copy: the next run
+			// (or paydrill clean) sweeps them.
+			return fmt.Errorf("%w (%s): %w; they are in %s until the next run", system.ErrStoresNotKept, keep, err, live)
 		}
-		if err != nil {
-			return fmt.Errorf("stores: keeping them in %s: %w", keep, err)
-		}
-		return nil
+		return os.RemoveAll(live)
 	}, nil
 }
 

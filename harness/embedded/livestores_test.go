@@ -1,12 +1,16 @@
 package embedded
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+
+	"paydrill/harness/system"
 )
 
 // The live stores go to tmpfs and come back to the run's directory, file
@@ -76,5 +80,29 @@ func TestLiveStoresOfADeadProcessAreSwept(t *testing.T) {
 	}
 	if _, err := os.Stat(mineDir); err != nil {
 		t.Fatalf("%s of this process swept: %v", mineDir, err)
+	}
+}
+
+// Stores that cannot be kept (the run's directory is gone) are not lost:
+// Close says so, and they stay in memory for a person to copy.
+func TestStoresThatCannotBeKeptStayAndSaySo(t *testing.T) {
+	if ramDir == "" {
+		t.Skip("no tmpfs at /dev/shm")
+	}
+	keep := filepath.Join(t.TempDir(), "stores")
+	live, done, err := liveStores(keep) // keep does not exist
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(live) })
+	if err := os.WriteFile(filepath.Join(live, "orders.sqlite"), []byte("orders"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = done()
+	if !errors.Is(err, system.ErrStoresNotKept) || !strings.Contains(err.Error(), live) {
+		t.Fatalf("done = %v, want ErrStoresNotKept naming %s", err, live)
+	}
+	if got, err := os.ReadFile(filepath.Join(live, "orders.sqlite")); err != nil || string(got) != "orders" {
+		t.Fatalf("the store that could not be kept: %q, %v; want it still in %s", got, err, live)
 	}
 }

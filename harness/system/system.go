@@ -35,6 +35,10 @@ type Runtime interface {
 	Supports(kind string) bool
 }
 
+// ErrStoresNotKept is what Close returns (wrapped) when the stores could
+// not be left in the run's directory, as every run promises.
+var ErrStoresNotKept = errors.New("the stores could not be kept in the run's directory")
+
 // FeatureStandby is what Runtime.Supports is asked about a system with a
 // standby region: whether it can boot one and provision it later.
 const FeatureStandby = "standby-region"
