@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -33,8 +32,7 @@ func startDrill(ctx context.Context, p *Plan, sys *system.System, dir string, be
 		ExportsDir: filepath.Join(dir, checker.ExportsDir),
 	}
 	if sb.Mode == "cold" {
-		stores := cmp.Or(sys.Stores, filepath.Join(dir, "stores"))
-		cfg.BackupEvery, cfg.BackupPath = p.BackupEvery, filepath.Join(stores, BackupFile)
+		cfg.BackupEvery, cfg.BackupPath = p.BackupEvery, filepath.Join(sys.Stores, BackupFile)
 		cfg.PrimaryCut = func() bool { return sys.Links != nil && sys.Links.Cut(topology.LinkRegionPrimary) }
 	}
 	for _, s := range p.Drill.Steps {

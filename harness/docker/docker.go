@@ -191,7 +191,8 @@ func (d Runtime) Start(ctx context.Context, topo *topology.Topology, dir string)
 	}
 	d.logf("docker: image %s ready in %.1fs", tag, time.Since(began).Seconds())
 	run := newDockerRun(cli, topo.RunID, dir, d.Log)
-	booting := &system.System{Components: map[string]string{}, Dynos: topo.Dynos(), Container: run.fault}
+	booting := &system.System{Components: map[string]string{}, Dynos: topo.Dynos(), Container: run.fault,
+		Stores: filepath.Join(dir, "stores")}
 	booting.OnClose(run.teardown)
 	sys = booting
 	defer func() {

@@ -63,11 +63,12 @@ type System struct {
 	// waits until each answers its health check, and tells the running
 	// instances about them (topology.Rewire). Nil: the runtime cannot.
 	Provision func(ctx context.Context, region string) error
-	// Stores is the directory the running system's store files are in,
-	// where the harness writes a backup for a cold standby's db to
-	// restore; "" the stores directory of the run's directory. The
-	// embedded runtime keeps them in memory while the system runs and
-	// copies them there when it closes.
+	// Stores is the directory on this host the running system's store
+	// files are in (the docker runtime's: where it copies its volumes
+	// to), where the harness writes a backup for a cold standby's db to
+	// restore. The embedded runtime keeps them in memory while the
+	// system runs and copies them to the run's stores directory when it
+	// closes.
 	Stores string
 	// Peer is the base URL one component reaches another by (the
 	// primary's db re-syncing from the standby's in a failback); nil:
