@@ -23,6 +23,7 @@ import (
 	"paydrill/harness/embedded"
 	"paydrill/harness/exit"
 	"paydrill/harness/fault"
+	"paydrill/internal/staticbin"
 	"paydrill/harness/load"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
@@ -560,7 +561,7 @@ func TestDockerImageIsBuiltOnceFromScratch(t *testing.T) {
 	if len(in.RootFS.Layers) != 2 { // /data, /paydrill: nothing from a base image
 		t.Fatalf("image %s has %d layers, want 2 (FROM scratch: /data and the binary)", tag, len(in.RootFS.Layers))
 	}
-	if !isStaticPaydrill(images.bin, in.Architecture) {
+	if !staticbin.IsStatic(images.bin, in.Architecture) {
 		t.Fatalf("%s is not a static paydrill binary for linux/%s", images.bin, in.Architecture)
 	}
 	var log bytes.Buffer

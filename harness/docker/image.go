@@ -5,15 +5,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"debug/buildinfo"
-	"debug/elf"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -26,6 +21,8 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/jsonmessage"
+
+	"paydrill/internal/staticbin"
 )
 
 // The docker runtime runs one image: FROM scratch, a statically linked
@@ -83,7 +80,7 @@ func (b *imageBuilder) ensure(ctx context.Context, cli client.APIClient, log io.
 		if arch == "" {
 			arch = runtime.GOARCH
 		}
-		bin, err := staticBinary(ctx, arch, log)
+		bin, err := staticbin.Path(ctx, arch, "docker", log)
 		if err != nil {
 			return "", err
 		}
@@ -200,113 +197,6 @@ func writeBuildContext(w io.Writer, bin, dockerfile string) error {
 		return err
 	}
 	return tw.Close()
-}
-
-// staticBinary returns a statically linked paydrill binary for linux/arch:
-// the running one when it is such a binary, otherwise one built from the
-// module's source with CGO_ENABLED=0 into the user's cache directory (go
-// build leaves an up-to-date binary alone, so later runs cost little).
-func staticBinary(ctx context.Context, arch string, log io.Writer) (string, error) {
-	if exe, err := os.Executable(); err == nil && isStaticPaydrill(exe, arch) {
-		return exe, nil
-	}
-	src, err := moduleRoot()
-	if err != nil {
-		return "", fmt.Errorf("the docker runtime needs a statically linked paydrill binary: this one is not (build it with CGO_ENABLED=0) and %w", err)
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, serr := os.Stat(goTool); serr != nil {
-			return "", fmt.Errorf("the docker runtime needs a statically linked paydrill binary: this one is not (build it with CGO_ENABLED=0) and no go command is on PATH to build one")
-		}
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	out := filepath.Join(cache, "paydrill", "bin", "paydrill-linux-"+arch)
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return "", err
-	}
-	if log != nil {
-		fmt.Fprintf(log, "docker: go build paydrill (linux/%s, CGO_ENABLED=0) from %s\n", arch, src)
-	}
-	cmd := exec.CommandContext(ctx, goTool, "build", "-buildvcs=false", "-o", out, ".")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("go build paydrill interrupted: %w", ctx.Err())
-		}
-		return "", fmt.Errorf("go build paydrill in %s: %w\n%s", src, err, lastLines(stderr.String(), 20))
-	}
-	return out, nil
-}
-
-// isStaticPaydrill reports whether exe is paydrill's command built for
-// linux/arch without cgo and without a dynamic loader.
-func isStaticPaydrill(exe, arch string) bool {
-	bi, err := buildinfo.ReadFile(exe)
-	if err != nil || bi.Path != "paydrill" {
-		return false
-	}
-	set := map[string]string{}
-	for _, s := range bi.Settings {
-		set[s.Key] = s.Value
-	}
-	if set["CGO_ENABLED"] != "0" || set["GOOS"] != "linux" || set["GOARCH"] != arch {
-		return false
-	}
-	f, err := elf.Open(exe)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
-			return false
-		}
-	}
-	return true
-}
-
-// moduleRoot finds paydrill's source: the module holding the working
-// directory, or the one this file was compiled from.
-func moduleRoot() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		starts = append(starts, filepath.Dir(file))
-	}
-	for _, dir := range starts {
-		for {
-			if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
-				if modulePath(data) == "paydrill" {
-					return dir, nil
-				}
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return "", errors.New("paydrill's module source (go.mod of module paydrill) is not found from the working directory")
-}
-
-func modulePath(gomod []byte) string {
-	for _, line := range strings.Split(string(gomod), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
-			return strings.Trim(f[1], `"`)
-		}
-	}
-	return ""
 }
 
 // lastLines keeps the last n lines of s.
