@@ -43,6 +43,19 @@ var ErrStoresNotKept = errors.New("the stores could not be kept in the run's dir
 // standby region: whether it can boot one and provision it later.
 const FeatureStandby = "standby-region"
 
+// Disruption is a Kubernetes fault as the runtime is asked to apply it.
+type Disruption struct {
+	Kind string // "pod-kill", "node-drain", "zone-outage", "scale"
+	// Target is what it acts on: a role ("dyno": every instance, or the
+	// nodes running them), one instance ("dyno[2]"), or "".
+	Target string
+	// Zone is a zone's letter ("a", "b"; node label zone-a...) for
+	// zone-outage, and for a node-drain of every node of a zone.
+	Zone string
+	// Replicas is what scale sets the target's replica count to.
+	Replicas int
+}
+
 // System is a booted simulated system, however it runs.
 type System struct {
 	// Edge is the base URL the load is sent to.
@@ -63,6 +76,13 @@ type System struct {
 	// waits until each answers its health check, and tells the running
 	// instances about them (topology.Rewire). Nil: the runtime cannot.
 	Provision func(ctx context.Context, region string) error
+	// Disrupt applies a Kubernetes fault (pod-kill, node-drain,
+	// zone-outage, scale) and returns how to lift it at the fault's end
+	// (nil: nothing to lift: a killed pod is replaced by its controller).
+	// A disruption the cluster refuses (an eviction that would break a
+	// PodDisruptionBudget) is an error naming the refusal. Nil: the
+	// runtime has no cluster.
+	Disrupt func(ctx context.Context, d Disruption) (lift func(context.Context) error, err error)
 	// Stores is the directory on this host the running system's store
 	// files are in (the docker runtime's: where it copies its volumes
 	// to), where the harness writes a backup for a cold standby's db to

@@ -29,6 +29,37 @@ type Configs struct {
 	// Standby is the standby region: none unless its Mode is hot, warm
 	// or cold.
 	Standby Standby
+	// Redundancy is how the dynos are kept available where a runtime
+	// places instances on nodes (kubernetes); the zero value asks for
+	// nothing.
+	Redundancy Redundancy
+}
+
+// Redundancy is the HA/DR seed's redundancy practice for the dynos, in
+// wall time: realised as the real objects by the kubernetes runtime,
+// refused by the runtimes that cannot honour it.
+type Redundancy struct {
+	// Zones is how many zones the dynos are placed in: 1 packs them in
+	// zone a, N spreads them over the first N zones; 0: no constraint.
+	Zones int
+	// Spread is how they are spread over those zones: "zone" (a
+	// topologySpreadConstraint, at most one more in any zone),
+	// "anti-affinity" (at most one a zone), "" or "none".
+	Spread string
+	// CPU and Memory are each dyno's resource limits ("500m", "256Mi");
+	// "": none.
+	CPU, Memory string
+	// Readiness and Liveness are the dynos' probes; zero: none.
+	Readiness, Liveness Probe
+	// MinAvailable is the dynos' PodDisruptionBudget ("2" or "50%");
+	// "": none.
+	MinAvailable string
+}
+
+// Probe is a probe's period and how many failures in a row make it fail.
+type Probe struct {
+	Period   wire.Duration
+	Failures int
 }
 
 // Standby is how the standby region is built.
