@@ -562,6 +562,9 @@ func (d *decoder) attributes(n *yaml.Node, f *Fault, path string) {
 		case kind.Container:
 			d.fail(k, kpath, "%s is a container fault and takes no attributes", f.Toxic)
 			continue
+		case kind.Kubernetes:
+			d.fail(k, kpath, "%s is a Kubernetes fault and takes no attributes", f.Toxic)
+			continue
 		case len(kind.Attrs) == 0:
 			d.fail(k, kpath, "toxic %s takes no attributes", f.Toxic)
 			continue
@@ -758,6 +761,7 @@ type field struct {
 	enum      string
 	doc       string
 	min       string
+	max       string
 	exclusive bool
 	omitEmpty bool // YAML leaves the field out when zero or empty
 	typ       reflect.Type
@@ -784,7 +788,7 @@ func fieldsOf(t reflect.Type) *fieldSet {
 			continue
 		}
 		f := field{name: name, index: i, omitEmpty: opts == "omitempty", unit: sf.Tag.Get("unit"), enum: sf.Tag.Get("enum"),
-			doc: sf.Tag.Get("doc"), min: sf.Tag.Get("min"), exclusive: sf.Tag.Get("exclusive") == "true", typ: sf.Type}
+			doc: sf.Tag.Get("doc"), min: sf.Tag.Get("min"), max: sf.Tag.Get("max"), exclusive: sf.Tag.Get("exclusive") == "true", typ: sf.Type}
 		fs.list = append(fs.list, f)
 		fs.byName[name] = f
 		fs.names = append(fs.names, name)

@@ -144,6 +144,15 @@ func suggest(name string, candidates []string) string {
 	return ""
 }
 
+// suggestOrList is suggest, but lists every candidate when none is close
+// however many there are (a fault's toxic: the table of fault kinds).
+func suggestOrList(name string, candidates []string) string {
+	if s := suggest(name, candidates); s != "" {
+		return s
+	}
+	return " (one of " + strings.Join(candidates, ", ") + ")"
+}
+
 // editDistance is the Damerau–Levenshtein distance (with adjacent
 // transpositions) between a and b.
 func editDistance(a, b string) int {

@@ -16,8 +16,15 @@ var links = []string{
 }
 
 // targets are the container roles a container fault may name (besides
-// dyno[i]); dyno alone means every dyno.
+// dyno[i]); dyno alone means every dyno. A Kubernetes fault names the
+// same roles (their Deployments' pods).
 var targets = []string{"edge", "router", "dyno", "gateway", "db", "capture", "replayer", "reconciler"}
+
+// statefulRoles are the roles with a store of their own: a scale fault
+// takes them to 0 or 1 replica only, as a second replica would keep a
+// second store (a second ledger, a second order db) the checker never
+// reads.
+var statefulRoles = []string{"gateway", "db", "capture", "replayer", "reconciler"}
 
 // SplitIndex splits "router->dyno[3]" into ("router->dyno", 3) and
 // "dyno[2]" into ("dyno", 2); a name without an index comes back with 0.
@@ -42,6 +49,14 @@ func (f Fault) IsContainer() bool {
 	return ok && k.Container
 }
 
+// IsKubernetes reports whether f is a Kubernetes fault (pod-kill,
+// node-drain, zone-outage, scale: a FaultKind with Kubernetes set), which
+// names a Target or a Zone instead of a Link.
+func (f Fault) IsKubernetes() bool {
+	k, ok := lookupKind(f.Toxic)
+	return ok && k.Kubernetes
+}
+
 // End returns when f stops, given the run's duration: At+For, or the end of
 // the run when For is 0 (and never later than the end).
 func (f Fault) End(runDuration time.Duration) time.Duration {
@@ -58,8 +73,17 @@ func (f Fault) Label() string {
 		return f.Name
 	}
 	where := f.Link
-	if f.IsContainer() {
+	switch {
+	case f.IsContainer():
 		where = f.Target
+	case f.IsKubernetes():
+		where = f.Target
+		if where == "" && f.Zone != "" {
+			where = "zone " + f.Zone
+		}
+		if k, _ := lookupKind(f.Toxic); k.Replicas {
+			where += fmt.Sprintf(" to %d replicas", f.Replicas)
+		}
 	}
 	return fmt.Sprintf("%s on %s at %s", f.Toxic, where, FormatDuration(f.At))
 }
@@ -77,15 +101,29 @@ const (
 // fault's toxic key. FaultKinds lists them all, and the package reads
 // everything it knows about a kind from that one table (decoding,
 // validation, formatting, the JSON Schema and its descriptions), but for
-// two rules of single kinds: down takes no stream, and a slicer's
-// size_variation must be below its average_size.
+// three rules of single kinds: down takes no stream, a slicer's
+// size_variation must be below its average_size, and a scale fault takes
+// a role with a store of its own to 0 or 1 replica only.
 type FaultKind struct {
-	Name      string      // the toxic key's value: "latency", "down", "kill"...
-	Container bool        // acts on a container (names a target; docker runtime only), not on a link
-	Slows     bool        // delays or throttles the data (latency, bandwidth, slicer, slow_close): a link with it no longer answers in a known time
-	Doc       string      // what the fault does, in a few words (down's is quoted by the JSON Schema)
-	Attrs     []FaultAttr // its attributes, with toxiproxy's names and units; none for down and container faults
+	Name       string      // the toxic key's value: "latency", "down", "kill", "pod-kill"...
+	Container  bool        // acts on a container (names a target; docker runtime only), not on a link
+	Kubernetes bool        // acts on the cluster through its API: pods, nodes, zones, replicas (names a target or a zone; kubernetes runtime only), not on a link
+	Slows      bool        // delays or throttles the data (latency, bandwidth, slicer, slow_close): a link with it no longer answers in a known time
+	Doc        string      // what the fault does, in a few words (down's is quoted by the JSON Schema)
+	Attrs      []FaultAttr // its attributes, with toxiproxy's names and units; none for down, container and Kubernetes faults
+
+	// What a Kubernetes fault names (Kubernetes kinds only).
+	Target   string // TargetInstance (a role, or one instance: dyno[2]), TargetRole (a role only), or "" (no target)
+	Zone     bool   // it may name a zone (a, b, c): instead of a target when it has one, else it must
+	Replicas bool   // it takes replicas (required)
+	NoLift   bool   // nothing is undone when it ends (a killed pod is replaced at once), so it takes no for
 }
+
+// What a Kubernetes fault's target may name (FaultKind.Target).
+const (
+	TargetRole     = "role"     // a role: every instance of it (dyno, gateway...)
+	TargetInstance = "instance" // a role, or one instance of it (dyno[2])
+)
 
 // FaultAttr is one attribute of a FaultKind.
 type FaultAttr struct {
@@ -115,7 +153,8 @@ func (k FaultKind) Attr(name string) (FaultAttr, bool) {
 const faultDown = "down"
 
 // faultKinds is the table of fault kinds: the link faults (toxiproxy's
-// toxics, then down), then the container faults.
+// toxics, then down), then the container faults, then the Kubernetes
+// faults.
 var faultKinds = []FaultKind{
 	{Name: "latency", Slows: true, Doc: "adds a delay to the data", Attrs: []FaultAttr{
 		{"latency", UnitMillis, true, "delay added to the data"},
@@ -146,10 +185,19 @@ var faultKinds = []FaultKind{
 	{Name: "stop", Container: true, Doc: "stops the container; it starts again when the fault ends"},
 	{Name: "restart", Container: true, Doc: "restarts the container"},
 	{Name: "pause", Container: true, Doc: "freezes the container until the fault ends"},
+	{Name: "pod-kill", Kubernetes: true, Target: TargetInstance, NoLift: true,
+		Doc: "deletes the target's pods (a role's every pod, or one instance's); their controller replaces them"},
+	{Name: "node-drain", Kubernetes: true, Target: TargetRole, Zone: true,
+		Doc: "cordons and drains the nodes running the target role's pods, or every node of a zone, evicting their pods as the disruption budgets allow; uncordoned when the fault ends"},
+	{Name: "zone-outage", Kubernetes: true, Zone: true,
+		Doc: "makes every node of a zone unavailable, its pods with them; the zone comes back when the fault ends"},
+	{Name: "scale", Kubernetes: true, Target: TargetRole, Replicas: true,
+		Doc: "sets the target role's replica count; scaled back when the fault ends"},
 }
 
 // FaultKinds returns every fault kind, in a stable order: the link toxics,
-// then down, then the container faults kill, stop, restart, pause. The
+// then down, then the container faults kill, stop, restart, pause, then
+// the Kubernetes faults pod-kill, node-drain, zone-outage, scale. The
 // result is a copy: changing it does not change the table.
 func FaultKinds() []FaultKind {
 	out := slices.Clone(faultKinds)
@@ -189,6 +237,10 @@ func faultKindNames(keep func(FaultKind) bool) []string {
 }
 
 func isContainerKind(k FaultKind) bool { return k.Container }
+
+func isKubernetesKind(k FaultKind) bool { return k.Kubernetes }
+
+func isLinkKind(k FaultKind) bool { return !k.Container && !k.Kubernetes }
 
 // attrNames returns the names of k's attributes, or nil.
 func attrNames(k FaultKind) []string {

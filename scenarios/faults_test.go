@@ -12,12 +12,21 @@ import (
 // TestFaultKinds checks the table's order and what the harness reads from
 // it: which kinds act on containers, which slow a link, and the units.
 func TestFaultKinds(t *testing.T) {
-	var names, containers, slows []string
+	var names, containers, kubernetes, slows []string
 	units := map[string]string{}
 	for _, k := range FaultKinds() {
 		names = append(names, k.Name)
 		if k.Container {
 			containers = append(containers, k.Name)
+		}
+		if k.Kubernetes {
+			kubernetes = append(kubernetes, k.Name)
+		}
+		if k.Container && k.Kubernetes {
+			t.Errorf("%s: both a container and a Kubernetes fault", k.Name)
+		}
+		if !k.Kubernetes && (k.Target != "" || k.Zone || k.Replicas || k.NoLift) {
+			t.Errorf("%s: Kubernetes fields on a kind that is not one", k.Name)
 		}
 		if k.Slows {
 			slows = append(slows, k.Name)
@@ -39,12 +48,15 @@ func TestFaultKinds(t *testing.T) {
 		}
 	}
 	want := []string{"latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down",
-		"kill", "stop", "restart", "pause"}
+		"kill", "stop", "restart", "pause", "pod-kill", "node-drain", "zone-outage", "scale"}
 	if !slices.Equal(names, want) {
 		t.Errorf("FaultKinds: %v, want %v", names, want)
 	}
 	if want := []string{"kill", "stop", "restart", "pause"}; !slices.Equal(containers, want) {
 		t.Errorf("container kinds %v, want %v", containers, want)
+	}
+	if want := []string{"pod-kill", "node-drain", "zone-outage", "scale"}; !slices.Equal(kubernetes, want) {
+		t.Errorf("Kubernetes kinds %v, want %v", kubernetes, want)
 	}
 	if want := []string{"latency", "bandwidth", "slow_close", "slicer"}; !slices.Equal(slows, want) {
 		t.Errorf("slowing kinds %v, want %v", slows, want)
@@ -120,9 +132,9 @@ func TestFaultKindTableIsTheSource(t *testing.T) {
 		{"faults: [{at: 1m, link: edge->router, toxic: freeze}]\n",
 			"freeze is a container fault: name the container with target, not link"},
 		{"faults: [{at: 1m, target: db, toxic: latency, attributes: {latency: 1s}}]\n",
-			"only container faults (kill, stop, restart, pause, freeze) name a target"},
+			"only container faults (kill, stop, restart, pause, freeze) and Kubernetes faults (pod-kill, node-drain, scale) name a target"},
 		{"faults: [{at: 1m, link: edge->router, toxic: nope}]\n",
-			"(one of latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, down, kill, stop, restart, pause, blackhole, freeze)"},
+			"(one of latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, down, kill, stop, restart, pause, pod-kill, node-drain, zone-outage, scale, blackhole, freeze)"},
 	} {
 		_, errs := Check("x.yaml", []byte(c.src))
 		if !strings.Contains(errs.Error(), c.want) {
@@ -161,7 +173,7 @@ func TestFaultKindTableIsTheSource(t *testing.T) {
 		t.Errorf("toxic enum %v", f.Properties.Toxic.Enum)
 	}
 	if d := f.Properties.Toxic.Description; !strings.Contains(d, "limit_data, blackhole (toxiproxy's toxics)") ||
-		!strings.Contains(d, "container fault: kill, stop, restart, pause, freeze.") {
+		!strings.Contains(d, "container fault: kill, stop, restart, pause, freeze (--runtime docker)") {
 		t.Errorf("toxic description %q", d)
 	}
 	if d := f.Properties.Target.Description; !strings.HasPrefix(d, "For container faults (kill, stop, restart, pause, freeze):") {

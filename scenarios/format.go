@@ -156,8 +156,14 @@ func faultPlain(f Fault) any {
 	if f.Target != "" {
 		m.add("target", f.Target)
 	}
+	if f.Zone != "" {
+		m.add("zone", f.Zone)
+	}
+	if k, _ := lookupKind(f.Toxic); k.Replicas || f.Replicas != 0 {
+		m.add("replicas", int64(f.Replicas))
+	}
 	m.add("toxic", f.Toxic)
-	if !f.IsContainer() && f.Toxic != faultDown && f.Stream != "" {
+	if !f.IsContainer() && !f.IsKubernetes() && f.Toxic != faultDown && f.Stream != "" {
 		m.add("stream", f.Stream)
 	}
 	if len(f.Attributes) > 0 {

@@ -28,7 +28,7 @@ func TestBadFixtures(t *testing.T) {
 		}},
 		// A toxic toxiproxy does not have.
 		{"unknown-toxic.yaml", []string{
-			`unknown-toxic.yaml:7:12: faults[0].toxic: unknown toxic "blackhole" (one of latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, down, kill, stop, restart, pause)`,
+			`unknown-toxic.yaml:7:12: faults[0].toxic: unknown toxic "blackhole" (one of latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, down, kill, stop, restart, pause, pod-kill, node-drain, zone-outage, scale)`,
 		}},
 		// A negative rate parses but does not validate.
 		{"negative-rate.yaml", []string{
@@ -120,9 +120,33 @@ func TestBadFixtures(t *testing.T) {
 		// Container faults name a target, link toxics a link; no stream for containers.
 		{"container-link.yaml", []string{
 			`container-link.yaml:4:20: faults[0].link: kill is a container fault: name the container with target, not link`,
-			`container-link.yaml:5:22: faults[1].target: only container faults (kill, stop, restart, pause) name a target; toxic latency names a link`,
+			`container-link.yaml:5:22: faults[1].target: only container faults (kill, stop, restart, pause) and Kubernetes faults (pod-kill, node-drain, scale) name a target; toxic latency names a link`,
 			`container-link.yaml:6:53: faults[2].stream: does not apply to container fault pause`,
 			`container-link.yaml:7:22: faults[3].target: unknown target "scheduler" (one of edge, router, dyno, gateway, db, capture, replayer, reconciler, dyno[i])`,
+		}},
+		// The redundancy settings and the Kubernetes faults, each wrong
+		// one way: every key named where it was written.
+		{"kubernetes.yaml", []string{
+			`kubernetes.yaml:6:12: system.dynos.zones: must be from 1 to 3 (the local cluster's zones a, b, c), got 4`,
+			`kubernetes.yaml:7:13: system.dynos.spread: unknown spread "zones" (did you mean "zone"?)`,
+			`kubernetes.yaml:8:19: system.dynos.limits.cpu: 0.0001 is not a whole number of millicores (Kubernetes' smallest CPU unit, 1m = 0.001)`,
+			`kubernetes.yaml:8:35: system.dynos.limits.memory: 256m is 256 millibytes to Kubernetes (m is milli): did you mean 256Mi?`,
+			`kubernetes.yaml:10:18: system.dynos.probes.readiness.failures: required by a probe: the failures in a row that fail it (e.g. failures: 3)`,
+			`kubernetes.yaml:11:26: system.dynos.probes.liveness.period: must be greater than 0, got 0s`,
+			`kubernetes.yaml:11:40: system.dynos.probes.liveness.failures: must be at least 1, got 0`,
+			`kubernetes.yaml:12:40: system.dynos.disruption_budget.min_available: 5 is more dynos than there are (system.dynos.count is 4): at most 4, or a percentage like 50%`,
+			`kubernetes.yaml:14:19: faults[0].for: pod-kill takes no for: there is nothing to lift when it ends (the pods' controller replaces them at once); leave it out`,
+			`kubernetes.yaml:15:34: faults[1].zone: give target or zone, not both: node-drain acts on a role (one of edge, router, dyno, gateway, db, capture, replayer, reconciler) as target, or a zone (one of a, b, c)`,
+			`kubernetes.yaml:16:29: faults[2].zone: unknown zone "d" (one of a, b, c: the local cluster's zones)`,
+			`kubernetes.yaml:17:5: faults[3].replicas: required by Kubernetes fault scale: the replica count to set (0 or more)`,
+			`kubernetes.yaml:17:22: faults[3].target: scale acts on a whole role's replica count: name the role (dyno), not one instance (pod-kill kills one pod)`,
+			`kubernetes.yaml:18:36: faults[4].replicas: db keeps a store of its own: a second replica would keep a second one, which the checker never reads; scale it to 0 or 1, got 2`,
+			`kubernetes.yaml:19:40: faults[5].zone: only Kubernetes faults node-drain and zone-outage name a zone; toxic down does not`,
+			`kubernetes.yaml:19:53: faults[5].replicas: only the Kubernetes fault scale takes replicas; toxic down does not`,
+			`kubernetes.yaml:20:22: faults[6].target: zone-outage acts on a zone: name it with zone (one of a, b, c), not target`,
+			`kubernetes.yaml:20:59: faults[6].stream: does not apply to Kubernetes fault zone-outage`,
+			`kubernetes.yaml:21:5: faults[7].target: required by Kubernetes fault node-drain: a role (one of edge, router, dyno, gateway, db, capture, replayer, reconciler) as target, or a zone (one of a, b, c)`,
+			`kubernetes.yaml:21:46: faults[7].attributes.latency: node-drain is a Kubernetes fault and takes no attributes`,
 		}},
 		// An empirical sample file that is not there, relative to the scenario.
 		{"missing-samples.yaml", []string{

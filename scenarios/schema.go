@@ -112,6 +112,12 @@ func (g *schemaGen) property(owner reflect.Type, f field, dv reflect.Value) *oma
 		p = g.ref("rate", rateDef)
 	case f.unit == "money":
 		p = g.ref("money", moneyDef)
+	case f.unit == "cpu":
+		p = g.ref("cpu_quantity", cpuDef)
+	case f.unit == "memory":
+		p = g.ref("memory_quantity", memoryDef)
+	case f.unit == "min_available":
+		p = g.ref("min_available", minAvailableDef)
 	case f.typ.Kind() == reflect.String:
 		if f.enum != "" {
 			p = enumSchema(enumValues(f.enum))
@@ -125,6 +131,10 @@ func (g *schemaGen) property(owner reflect.Type, f field, dv reflect.Value) *oma
 		if f.min != "" {
 			n, _ := strconv.Atoi(f.min)
 			p.add("minimum", n)
+		}
+		if f.max != "" {
+			n, _ := strconv.Atoi(f.max)
+			p.add("maximum", n)
 		}
 	case f.typ.Kind() == reflect.Float64:
 		p = &omap{}
@@ -219,6 +229,45 @@ func moneyDef() *omap {
 	return m
 }
 
+func cpuDef() *omap {
+	s := &omap{}
+	s.add("type", "string")
+	s.add("pattern", cpuPattern)
+	n := &omap{}
+	n.add("type", "number")
+	n.add("exclusiveMinimum", 0)
+	m := &omap{}
+	m.add("description", "A Kubernetes CPU quantity: cores (1, 0.5) or millicores (500m).")
+	m.add("anyOf", []any{s, n})
+	return m
+}
+
+func memoryDef() *omap {
+	s := &omap{}
+	s.add("type", "string")
+	s.add("pattern", memoryPattern)
+	n := &omap{}
+	n.add("type", "integer")
+	n.add("minimum", 1)
+	m := &omap{}
+	m.add("description", "A Kubernetes memory quantity: bytes, with a binary (Ki, Mi, Gi, Ti, Pi, Ei) or decimal (k, M, G, T, P, E) suffix, e.g. 256Mi, 1Gi.")
+	m.add("anyOf", []any{s, n})
+	return m
+}
+
+func minAvailableDef() *omap {
+	s := &omap{}
+	s.add("type", "string")
+	s.add("pattern", `^([0-9]+|([0-9]|[1-9][0-9]|100)%)$`)
+	n := &omap{}
+	n.add("type", "integer")
+	n.add("minimum", 0)
+	m := &omap{}
+	m.add("description", "A disruption budget: a number of dynos (at most system.dynos.count) or a percentage of them from 0% to 100%, e.g. 2, 50%.")
+	m.add("anyOf", []any{s, n})
+	return m
+}
+
 func expectationDef() *omap {
 	m := &omap{}
 	m.add("description", "KEY OP VALUE: a numeric key of the JSON result ("+strings.Join(ResultKeys(), ", ")+
@@ -308,12 +357,26 @@ func faultFieldDoc(name, doc string) string {
 	switch name {
 	case "toxic":
 		down, _ := lookupKind(faultDown)
-		return "What happens: " + strings.Join(faultKindNames(func(k FaultKind) bool { return !k.Container && k.Name != faultDown }), ", ") +
-			" (toxiproxy's toxics), " + down.Name + " (" + down.Doc + "), or a container fault: " +
-			strings.Join(faultKindNames(isContainerKind), ", ") + "."
+		return "What happens: " + strings.Join(faultKindNames(func(k FaultKind) bool { return isLinkKind(k) && k.Name != faultDown }), ", ") +
+			" (toxiproxy's toxics), " + down.Name + " (" + down.Doc + "), a container fault: " +
+			strings.Join(faultKindNames(isContainerKind), ", ") + " (--runtime docker), or a Kubernetes fault: " +
+			strings.Join(faultKindNames(isKubernetesKind), ", ") + " (--runtime kubernetes)."
 	case "target":
 		return "For container faults (" + strings.Join(faultKindNames(isContainerKind), ", ") + "): the container's role, " +
-			"e.g. capture, gateway, db, router, edge, replayer, reconciler, dyno (every dyno) or dyno[i]."
+			"e.g. capture, gateway, db, router, edge, replayer, reconciler, dyno (every dyno) or dyno[i]. " +
+			"For Kubernetes faults (" + strings.Join(faultKindNames(func(k FaultKind) bool { return k.Kubernetes && k.Target != "" }), ", ") +
+			"): the role they act on (every pod of it), or for " +
+			strings.Join(faultKindNames(func(k FaultKind) bool { return k.Kubernetes && k.Target == TargetInstance }), ", ") +
+			" also one instance (dyno[i])."
+	case "zone":
+		return "For Kubernetes faults (" + strings.Join(faultKindNames(func(k FaultKind) bool { return k.Kubernetes && k.Zone }), ", ") +
+			"): the zone whose every node they act on, one of " + strings.Join(enums["zone"], ", ") +
+			" (the cluster's node label topology.kubernetes.io/zone); " +
+			strings.Join(faultKindNames(func(k FaultKind) bool { return k.Kubernetes && k.Zone && k.Target != "" }), ", ") +
+			" names a zone or a target."
+	case "replicas":
+		return "For the Kubernetes fault " + strings.Join(faultKindNames(func(k FaultKind) bool { return k.Kubernetes && k.Replicas }), ", ") +
+			": the replica count the target is set to (0 or more; 0 or 1 for a role with a store of its own), restored when the fault ends."
 	}
 	return doc
 }
@@ -347,13 +410,55 @@ func (g *schemaGen) faultDef() *omap {
 	}
 	then := &omap{}
 	then.add("required", []string{"target"})
-	then.add("allOf", []any{not("link"), not("stream"), not("attributes")})
+	then.add("allOf", []any{not("link"), not("stream"), not("attributes"), not("zone"), not("replicas")})
 	rule := &omap{}
 	rule.add("if", cond(faultKindNames(isContainerKind)))
 	rule.add("then", then)
 	rules = append(rules, rule)
 	for _, k := range faultKinds {
-		if k.Container {
+		if !k.Kubernetes {
+			continue
+		}
+		then := &omap{}
+		all := []any{not("link"), not("stream"), not("attributes"), not("region")}
+		var required []string
+		var oneOf []any
+		switch {
+		case k.Target != "" && k.Zone:
+			for _, key := range []string{"target", "zone"} {
+				r := &omap{}
+				r.add("required", []string{key})
+				oneOf = append(oneOf, r)
+			}
+		case k.Target != "":
+			required = append(required, "target")
+			all = append(all, not("zone"))
+		default:
+			required = append(required, "zone")
+			all = append(all, not("target"))
+		}
+		if k.Replicas {
+			required = append(required, "replicas")
+		} else {
+			all = append(all, not("replicas"))
+		}
+		if len(required) > 0 {
+			then.add("required", required)
+		}
+		if oneOf != nil {
+			then.add("oneOf", oneOf)
+		}
+		if k.NoLift {
+			all = append(all, not("for"))
+		}
+		then.add("allOf", all)
+		rule := &omap{}
+		rule.add("if", cond([]string{k.Name}))
+		rule.add("then", then)
+		rules = append(rules, rule)
+	}
+	for _, k := range faultKinds {
+		if k.Container || k.Kubernetes {
 			continue
 		}
 		then := &omap{}
@@ -366,7 +471,7 @@ func (g *schemaGen) faultDef() *omap {
 			}
 		}
 		then.add("required", required)
-		all := []any{not("target")}
+		all := []any{not("target"), not("zone"), not("replicas")}
 		if names := attrNames(k); len(names) == 0 {
 			all = append(all, not("attributes"))
 		} else {

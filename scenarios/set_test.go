@@ -205,7 +205,7 @@ func TestGetSetRoundTrip(t *testing.T) {
 		s, _ := Builtin(n)
 		all = append(all, s)
 	}
-	for _, f := range []string{"every-fault.yaml", "ramp.yaml", "empirical.yaml"} {
+	for _, f := range []string{"every-fault.yaml", "ramp.yaml", "empirical.yaml", "kubernetes.yaml"} {
 		s, err := Load(fixtures + "good/" + f)
 		if err != nil {
 			t.Fatal(err)

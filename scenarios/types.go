@@ -11,7 +11,8 @@ import (
 // meet. Every duration is model time (see Speed). Struct tags carry the YAML
 // key (yaml), a description (doc), a unit for values that are not what their
 // Go type says (unit: rate = float64 per second written "5/s"; money = int64
-// cents written "35.00") and the name of an enumeration (enum); the decoder,
+// cents written "35.00"; cpu, memory and min_available = Kubernetes
+// quantities held as written: "500m", "256Mi", "50%") and the name of an enumeration (enum); the decoder,
 // the --set overrides and the JSON Schema are all built from them, and from
 // FaultKinds for what a fault's toxic, target and attributes may be.
 type Scenario struct {
@@ -22,7 +23,7 @@ type Scenario struct {
 	Duration    time.Duration `yaml:"duration" doc:"Model time the load runs for."`
 	System      System        `yaml:"system" doc:"The simulated payment system."`
 	Load        Traffic       `yaml:"load" doc:"The order traffic driven through the edge."`
-	Faults      []Fault       `yaml:"faults,omitempty" doc:"Faults injected on a schedule: toxiproxy toxics on links, or container faults (docker runtime only)."`
+	Faults      []Fault       `yaml:"faults,omitempty" doc:"Faults injected on a schedule: toxiproxy toxics on links, container faults (docker runtime only), or Kubernetes faults on pods, nodes and zones (kubernetes runtime only)."`
 	Expect      []Expectation `yaml:"expect,omitempty" doc:"Expectations on the result, each KEY OP VALUE (e.g. double_charges == 0, rto < 60s), optionally judged over a window of the run (during fault 1: success_rate > 99%; after recovery for 30s: latency_ms.p99 < 500ms); a run passes when all hold."`
 	AbortIf     []Expectation `yaml:"abort_if,omitempty" doc:"Stop conditions, each KEY OP VALUE on the orders so far (e.g. lost_orders > 100), checked about every second of wall time while the load runs: when one holds the load stops early, the run settles and is checked as usual, and it fails saying which condition held."`
 	Settle      Settle        `yaml:"settle" doc:"How the harness waits, after the load stops, for replays and reconciliation to finish before checking."`
@@ -127,6 +128,39 @@ type Dynos struct {
 	Workers     int      `yaml:"workers" doc:"Orders a dyno works on at once." min:"1"`
 	Backlog     int      `yaml:"backlog" doc:"Orders a dyno queues beyond its workers before refusing (503)." min:"0"`
 	ServiceTime TimeDist `yaml:"service_time" doc:"Time a worker spends on an order, besides waiting for the gateway."`
+
+	// The HA/DR seed's redundancy practice: where the dynos are placed
+	// and how they are kept available. Only the kubernetes runtime
+	// realises these (the others refuse a scenario that sets one).
+	Zones            int              `yaml:"zones,omitempty" doc:"How many zones the dynos are placed in, 1 to 3 (the local cluster's zones a, b, c): 1 packs them in zone a, N spreads them over the first N zones; left out: no constraint. Needs --runtime kubernetes." min:"1" max:"3"`
+	Spread           string           `yaml:"spread" enum:"spread" doc:"How the dynos are spread over their zones: none (the default: no constraint), zone (evenly: at most one more in any zone than in another) or anti-affinity (at most one dyno a zone). zone and anti-affinity need zones of 2 or more. Needs --runtime kubernetes."`
+	Limits           Limits           `yaml:"limits,omitempty" doc:"Each dyno's resource limits (none by default). Needs --runtime kubernetes."`
+	Probes           Probes           `yaml:"probes,omitempty" doc:"The dynos' readiness and liveness probes (their /readyz and /healthz; none by default). Needs --runtime kubernetes."`
+	DisruptionBudget DisruptionBudget `yaml:"disruption_budget,omitempty" doc:"The dynos' disruption budget, which node drains respect (none by default). Needs --runtime kubernetes."`
+}
+
+// Limits are a dyno's resource limits, as Kubernetes quantities.
+type Limits struct {
+	CPU    string `yaml:"cpu,omitempty" unit:"cpu" doc:"CPU limit, a Kubernetes CPU quantity: cores (1, 0.5) or millicores (500m)."`
+	Memory string `yaml:"memory,omitempty" unit:"memory" doc:"Memory limit, a Kubernetes memory quantity: bytes with a binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix, e.g. 256Mi, 1Gi."`
+}
+
+// Probes are the dynos' readiness and liveness probes.
+type Probes struct {
+	Readiness Probe `yaml:"readiness,omitempty" doc:"The readiness probe (/readyz): a dyno failing it takes no orders from its Service until it passes again."`
+	Liveness  Probe `yaml:"liveness,omitempty" doc:"The liveness probe (/healthz): a dyno failing it is restarted."`
+}
+
+// Probe is one probe: how often it runs and how many failures in a row
+// make it fail. A probe written needs both.
+type Probe struct {
+	Period   time.Duration `yaml:"period,omitempty" doc:"Time between two probes (model time, scaled to wall time by speed like every duration)."`
+	Failures int           `yaml:"failures,omitempty" doc:"Failures in a row after which the probe fails." min:"1"`
+}
+
+// DisruptionBudget is the dynos' PodDisruptionBudget.
+type DisruptionBudget struct {
+	MinAvailable string `yaml:"min_available,omitempty" unit:"min_available" doc:"How many dynos a voluntary disruption (a node drain's evictions) must leave available: a number of dynos up to system.dynos.count (2), or a percentage of them (50%)."`
 }
 
 // App is what the app on each dyno does with an order.
@@ -173,15 +207,19 @@ type Stage struct {
 }
 
 // Fault is one scheduled fault: a toxic on a link (toxiproxy's own toxics,
-// or down: the link refuses connections) or, with Target, a container fault
-// (kill, stop, restart, pause; the docker runtime only).
+// or down: the link refuses connections), with Target a container fault
+// (kill, stop, restart, pause; the docker runtime only), or a Kubernetes
+// fault on a Target or a Zone (pod-kill, node-drain, zone-outage, scale;
+// the kubernetes runtime only).
 type Fault struct {
 	Name       string           `yaml:"name" doc:"Optional label shown in reports."`
 	At         time.Duration    `yaml:"at" doc:"Model time from the start of the run when the fault begins."`
 	For        time.Duration    `yaml:"for" doc:"How long the fault lasts; leave it out for until the end of the run."`
 	Link       string           `yaml:"link" doc:"The link a toxic breaks: edge->router, router->dyno (every dyno), router->dyno[i] (1-based), dyno->gateway, dyno->db, edge->capture, replayer->router, reconciler->gateway; with a standby region also db->replica (replication)."`
 	Region     string           `yaml:"region" enum:"region" doc:"With a standby region, the region a toxic breaks as a whole (primary or standby): the toxic acts on the region's gslb link and on the replication link, as a region's outage cuts both."`
-	Target     string           `yaml:"target"`             // its description names the container faults: see faultFieldDoc
+	Target     string           `yaml:"target"`             // its description names the container and Kubernetes faults: see faultFieldDoc
+	Zone       string           `yaml:"zone" enum:"zone"`   // its description names the Kubernetes faults: see faultFieldDoc
+	Replicas   int              `yaml:"replicas" min:"0"`   // its description names the Kubernetes faults: see faultFieldDoc
 	Toxic      string           `yaml:"toxic" enum:"toxic"` // a FaultKind's name; its description lists them: see faultFieldDoc
 	Stream     string           `yaml:"stream" enum:"stream" doc:"Which direction a toxic acts on: downstream (answers, towards the caller) or upstream (requests)."`
 	Attributes map[string]int64 `yaml:"attributes" doc:"The toxic's attributes; durations are written as Go durations (latency: 500ms) and held in toxiproxy's units (milliseconds; microseconds for slicer delay)."`
@@ -297,7 +335,7 @@ func Default() Scenario {
 			Edge:    Edge{FailoverTimeout: 15 * time.Second},
 			Capture: Capture{Ack: "durable", Flush: time.Second},
 			Router:  Router{Strategy: "random", Timeout: 30 * time.Second},
-			Dynos: Dynos{Count: 5, Workers: 2, Backlog: 50,
+			Dynos: Dynos{Count: 5, Workers: 2, Backlog: 50, Spread: "none",
 				ServiceTime: TimeDist{Dist: "lognormal", Median: 50 * time.Millisecond, P99: 900 * time.Millisecond}},
 			App:        App{GatewayTimeout: 10 * time.Second, RiskLimit: 100_00, Dedupe: "claim"},
 			Gateway:    Gateway{Latency: TimeDist{Dist: "lognormal", Median: 150 * time.Millisecond, P99: 800 * time.Millisecond}},
@@ -332,6 +370,8 @@ var enums = map[string][]string{
 	"match":           {"similar", "reference"},
 	"replay_mode":     {"auto", "manual", "at"},
 	"stream":          {"downstream", "upstream"},
+	"spread":          {"none", "zone", "anti-affinity"},
+	"zone":            {"a", "b", "c"},
 	"region":          {"primary", "standby"},
 	"standby_mode":    {"none", "hot", "warm", "cold"},
 	"gslb_mode":       {"auto", "manual"},

@@ -107,6 +107,7 @@ func (v *validator) run() {
 	v.atLeast("system.dynos.workers", sys.Dynos.Workers, 1)
 	v.atLeast("system.dynos.backlog", sys.Dynos.Backlog, 0)
 	v.timeDist("system.dynos.service_time", &sys.Dynos.ServiceTime)
+	v.redundancy()
 	v.positive("system.app.gateway_timeout", sys.App.GatewayTimeout)
 	if sys.App.RiskLimit < 0 {
 		v.errorf("system.app.risk_limit", "must be 0 or more, got %s", FormatMoney(sys.App.RiskLimit))
@@ -264,7 +265,8 @@ func (v *validator) faults() {
 		if (s.given(p+".for") || f.For != 0) && f.For <= 0 {
 			v.errorf(p+".for", "must be greater than 0, got %s (leave it out for until the end of the run)", FormatDuration(f.For))
 		}
-		if f.Region != "" {
+		kind, known := lookupKind(f.Toxic)
+		if f.Region != "" && !kind.Kubernetes {
 			v.regionFault(p, f)
 		}
 		if f.Link == "db->replica" && !s.HasStandby() {
@@ -275,18 +277,112 @@ func (v *validator) faults() {
 		if f.Target != "" {
 			v.indexed(p+".target", f.Target, "dyno", targets, s.System.Dynos.Count)
 		}
-		kind, known := lookupKind(f.Toxic)
 		switch {
 		case f.Toxic == "":
 			v.errorf(p+".toxic", "required: what the fault does (one of %s)", strings.Join(faultKindNames(nil), ", "))
 		case !known:
-			v.errorf(p+".toxic", "unknown toxic %q%s", f.Toxic, suggest(f.Toxic, faultKindNames(nil)))
+			v.errorf(p+".toxic", "unknown toxic %q%s", f.Toxic, suggestOrList(f.Toxic, faultKindNames(nil)))
 		case kind.Container:
 			v.containerFault(p, f)
+			v.noKubernetesKeys(p, f)
+		case kind.Kubernetes:
+			v.kubernetesFault(p, f, kind)
 		default:
 			v.linkFault(p, f, kind)
+			v.noKubernetesKeys(p, f)
 		}
 	}
+}
+
+// noKubernetesKeys reports a zone or replicas on a fault that is not a
+// Kubernetes fault taking them.
+func (v *validator) noKubernetesKeys(p string, f Fault) {
+	if v.s.given(p+".zone") || f.Zone != "" {
+		v.errorf(p+".zone", "only Kubernetes faults %s name a zone; toxic %s does not",
+			strings.Join(faultKindNames(func(k FaultKind) bool { return k.Kubernetes && k.Zone }), " and "), f.Toxic)
+	}
+	if v.s.given(p+".replicas") || f.Replicas != 0 {
+		v.errorf(p+".replicas", "only the Kubernetes fault %s takes replicas; toxic %s does not",
+			strings.Join(faultKindNames(func(k FaultKind) bool { return k.Kubernetes && k.Replicas }), " and "), f.Toxic)
+	}
+}
+
+// kubernetesFault checks a fault on the cluster: what it names (a
+// target, a zone, or either) as its kind says, its replicas, and no key
+// of a link or container fault.
+func (v *validator) kubernetesFault(p string, f Fault, k FaultKind) {
+	s := v.s
+	if f.Link != "" {
+		v.errorf(p+".link", "%s is a Kubernetes fault: it acts on %s, not on a link", f.Toxic, kubernetesWhat(k))
+	}
+	if f.Region != "" {
+		v.errorf(p+".region", "does not apply to Kubernetes fault %s", f.Toxic)
+	}
+	if s.given(p + ".stream") {
+		v.errorf(p+".stream", "does not apply to Kubernetes fault %s", f.Toxic)
+	}
+	if len(f.Attributes) > 0 {
+		v.errorf(p+".attributes", "Kubernetes fault %s takes no attributes", f.Toxic)
+	}
+	switch {
+	case f.Target != "" && k.Target == "":
+		v.errorf(p+".target", "%s acts on a zone: name it with zone (one of %s), not target", f.Toxic, strings.Join(enums["zone"], ", "))
+	case f.Target != "" && f.Zone != "":
+		v.errorf(p+".zone", "give target or zone, not both: %s acts on %s", f.Toxic, kubernetesWhat(k))
+	case f.Zone != "" && !k.Zone:
+		v.errorf(p+".zone", "%s takes no zone: it acts on %s", f.Toxic, kubernetesWhat(k))
+	case f.Target == "" && f.Zone == "" && k.Target == "":
+		v.errorf(p+".zone", "required by Kubernetes fault %s: the zone (one of %s)", f.Toxic, strings.Join(enums["zone"], ", "))
+	case f.Target == "" && f.Zone == "":
+		v.errorf(p+".target", "required by Kubernetes fault %s: %s", f.Toxic, kubernetesWhat(k))
+	}
+	if f.Zone != "" && k.Zone && !slices.Contains(enums["zone"], f.Zone) {
+		v.errorf(p+".zone", "unknown zone %q (one of %s: the local cluster's zones)", f.Zone, strings.Join(enums["zone"], ", "))
+	}
+	role, index := SplitIndex(f.Target)
+	if f.Target != "" && k.Target == TargetRole && index != 0 {
+		what := "a whole role's nodes"
+		if k.Replicas {
+			what = "a whole role's replica count"
+		}
+		v.errorf(p+".target", "%s acts on %s: name the role (%s), not one instance (pod-kill kills one pod)", f.Toxic, what, role)
+	}
+	if k.Replicas {
+		switch {
+		case !s.given(p+".replicas") && f.Replicas == 0:
+			v.errorf(p+".replicas", "required by Kubernetes fault %s: the replica count to set (0 or more)", f.Toxic)
+		case f.Replicas < 0:
+			v.errorf(p+".replicas", "must be 0 or more, got %d", f.Replicas)
+		case f.Replicas > 1 && slices.Contains(statefulRoles, f.Target):
+			v.errorf(p+".replicas", "%s keeps a store of its own: a second replica would keep a second one, which the checker never reads; scale it to 0 or 1, got %d",
+				f.Target, f.Replicas)
+		}
+	} else if s.given(p+".replicas") || f.Replicas != 0 {
+		v.errorf(p+".replicas", "only the Kubernetes fault %s takes replicas; %s does not",
+			strings.Join(faultKindNames(func(k FaultKind) bool { return k.Kubernetes && k.Replicas }), " and "), f.Toxic)
+	}
+	if k.NoLift && (s.given(p+".for") || f.For != 0) {
+		v.errorf(p+".for", "%s takes no for: there is nothing to lift when it ends (the pods' controller replaces them at once); leave it out", f.Toxic)
+	}
+}
+
+// kubernetesWhat says what a Kubernetes fault of kind k names.
+func kubernetesWhat(k FaultKind) string {
+	roles := strings.Join(targets, ", ")
+	var what string
+	switch k.Target {
+	case TargetInstance:
+		what = "a role or one instance (one of " + roles + ", dyno[i])"
+	case TargetRole:
+		what = "a role (one of " + roles + ")"
+	}
+	switch {
+	case k.Zone && what != "":
+		return what + " as target, or a zone (one of " + strings.Join(enums["zone"], ", ") + ")"
+	case k.Zone:
+		return "a zone (one of " + strings.Join(enums["zone"], ", ") + ")"
+	}
+	return what + " as target"
 }
 
 // regionFault checks a fault on a whole region.
@@ -318,8 +414,9 @@ func (v *validator) containerFault(p string, f Fault) {
 
 func (v *validator) linkFault(p string, f Fault, kind FaultKind) {
 	if f.Target != "" {
-		v.errorf(p+".target", "only container faults (%s) name a target; toxic %s names a link",
-			strings.Join(faultKindNames(isContainerKind), ", "), f.Toxic)
+		v.errorf(p+".target", "only container faults (%s) and Kubernetes faults (%s) name a target; toxic %s names a link",
+			strings.Join(faultKindNames(isContainerKind), ", "),
+			strings.Join(faultKindNames(func(k FaultKind) bool { return k.Kubernetes && k.Target != "" }), ", "), f.Toxic)
 	}
 	if f.Link == "" && f.Target == "" && f.Region == "" {
 		v.errorf(p+".link", "required by toxic %s: the link it breaks (one of %s, router->dyno[i])", f.Toxic, strings.Join(links, ", "))
@@ -542,6 +639,102 @@ func (v *validator) drill() {
 			cur = d.Steps[j].After
 		}
 	}
+}
+
+// redundancy checks the dynos' redundancy settings: zones, spread,
+// limits, probes and disruption budget.
+func (v *validator) redundancy() {
+	s := v.s
+	d := s.System.Dynos
+	const key = "system.dynos."
+	if s.given(key+"zones") || d.Zones != 0 {
+		if d.Zones < 1 || d.Zones > maxZones {
+			v.errorf(key+"zones", "must be from 1 to %d (the local cluster's zones %s), got %d", maxZones, strings.Join(enums["zone"], ", "), d.Zones)
+		}
+	}
+	v.enum(key+"spread", d.Spread, "spread")
+	if d.Spread != "" && d.Spread != "none" && slices.Contains(enums["spread"], d.Spread) {
+		switch {
+		case d.Zones == 0:
+			v.errorf(key+"spread", "%s spreads the dynos over zones: it needs system.dynos.zones of 2 or more (not set)", d.Spread)
+		case d.Zones < 2:
+			v.errorf(key+"spread", "%s spreads the dynos over zones: it needs system.dynos.zones of 2 or more, got %d", d.Spread, d.Zones)
+		case d.Spread == "anti-affinity" && d.Count > d.Zones && d.Zones <= maxZones:
+			v.errorf(key+"spread", "anti-affinity places at most one dyno a zone: %d dynos (system.dynos.count) do not fit in %d zones (use spread: zone)", d.Count, d.Zones)
+		}
+	}
+	for _, q := range []struct {
+		key, value string
+		check      func(string) error
+	}{{"limits.cpu", d.Limits.CPU, checkCPU}, {"limits.memory", d.Limits.Memory, checkMemory}} {
+		switch {
+		case q.value != "":
+			if err := q.check(q.value); err != nil {
+				v.errorf(key+q.key, "%v", err)
+			}
+		case s.given(key + q.key):
+			v.errorf(key+q.key, "must not be empty (leave it out for no limit)")
+		}
+	}
+	for _, pr := range []struct {
+		key string
+		p   Probe
+	}{{"probes.readiness", d.Probes.Readiness}, {"probes.liveness", d.Probes.Liveness}} {
+		k := key + pr.key
+		if !s.given(k) && pr.p == (Probe{}) {
+			continue
+		}
+		switch {
+		case !s.given(k+".period") && pr.p.Period == 0:
+			v.errorf(k+".period", "required by a probe: the time between two probes (e.g. period: 2s)")
+		case pr.p.Period <= 0:
+			v.errorf(k+".period", "must be greater than 0, got %s", FormatDuration(pr.p.Period))
+		}
+		switch {
+		case !s.given(k+".failures") && pr.p.Failures == 0:
+			v.errorf(k+".failures", "required by a probe: the failures in a row that fail it (e.g. failures: 3)")
+		default:
+			v.atLeast(k+".failures", pr.p.Failures, 1)
+		}
+	}
+	mk := key + "disruption_budget.min_available"
+	switch m := d.DisruptionBudget.MinAvailable; {
+	case m != "":
+		if err := checkMinAvailable(m, d.Count); err != nil {
+			v.errorf(mk, "%v", err)
+		}
+	case s.given(mk):
+		v.errorf(mk, "must not be empty (leave it out for no disruption budget)")
+	}
+}
+
+// HasRedundancy says whether the scenario asks for any of the dynos'
+// redundancy settings (zones, spread, limits, probes, disruption
+// budget), which only the kubernetes runtime realises.
+func (s *Scenario) HasRedundancy() bool { return len(s.RedundancyKeys()) > 0 }
+
+// RedundancyKeys lists, in the order of the format, the key paths of the
+// dynos' redundancy settings the scenario asks for (a value other than
+// the default, none): "system.dynos.zones", "system.dynos.limits.cpu",
+// "system.dynos.probes.readiness"... A runtime that cannot honour them
+// refuses the scenario naming each.
+func (s *Scenario) RedundancyKeys() []string {
+	d := s.System.Dynos
+	const key = "system.dynos."
+	var out []string
+	add := func(k string, asks bool) {
+		if asks {
+			out = append(out, key+k)
+		}
+	}
+	add("zones", d.Zones != 0)
+	add("spread", d.Spread != "" && d.Spread != "none")
+	add("limits.cpu", d.Limits.CPU != "")
+	add("limits.memory", d.Limits.Memory != "")
+	add("probes.readiness", d.Probes.Readiness != Probe{})
+	add("probes.liveness", d.Probes.Liveness != Probe{})
+	add("disruption_budget.min_available", d.DisruptionBudget.MinAvailable != "")
+	return out
 }
 
 // HasStandby says whether the system has a standby region.

@@ -74,7 +74,7 @@ func TestValidate(t *testing.T) {
 		{"zero client timeout", func(s *Scenario) { s.Load.Timeout = 0 }, "load.timeout: must be greater than 0, got 0s"},
 		{"zero settle", func(s *Scenario) { s.Settle.Quiet = 0 }, "settle.quiet: must be greater than 0, got 0s"},
 		{"zero rto window", func(s *Scenario) { s.RTOWindow = 0 }, "rto_window: must be greater than 0, got 0s"},
-		{"fault without toxic", func(s *Scenario) { s.Faults = []Fault{{Link: "edge->router"}} }, "faults[0].toxic: required: what the fault does (one of latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, down, kill, stop, restart, pause)"},
+		{"fault without toxic", func(s *Scenario) { s.Faults = []Fault{{Link: "edge->router"}} }, "faults[0].toxic: required: what the fault does (one of latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, down, kill, stop, restart, pause, pod-kill, node-drain, zone-outage, scale)"},
 		{"fault without link", func(s *Scenario) { s.Faults = []Fault{{Toxic: "down"}} }, "faults[0].link: required by toxic down: the link it breaks (one of edge->router, router->dyno, dyno->gateway, dyno->db, edge->capture, replayer->router, reconciler->gateway, router->dyno[i])"},
 		{"container without target", func(s *Scenario) { s.Faults = []Fault{{Toxic: "kill"}} }, "faults[0].target: required by container fault kill: the container (one of edge, router, dyno, gateway, db, capture, replayer, reconciler, dyno[i])"},
 		{"fault after end", func(s *Scenario) { s.Faults = []Fault{{At: 3 * time.Minute, Link: "edge->router", Toxic: "down"}} }, "faults[0].at: the fault starts at 3m, after the end of the run (duration 2m)"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -129,4 +130,88 @@ func wholeUnits(d, unit time.Duration) (int64, error) {
 		return 0, errNotWhole
 	}
 	return int64(d / unit), nil
+}
+
+// maxZones is how many zones the local cluster has (a, b, c).
+const maxZones = 3
+
+// Patterns of the Kubernetes quantities the dynos' limits and disruption
+// budget are written in (the subset a person writes: no exponents).
+const (
+	cpuPattern          = `^([0-9]+(\.[0-9]+)?|\.[0-9]+|[0-9]+m)$`
+	memoryPattern       = `^([0-9]+(\.[0-9]+)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$`
+	minAvailablePattern = `^[0-9]+%?$`
+)
+
+var (
+	cpuRe          = regexp.MustCompile(cpuPattern)
+	memoryRe       = regexp.MustCompile(memoryPattern)
+	minAvailableRe = regexp.MustCompile(minAvailablePattern)
+	// memoryTypo is a memory quantity with a suffix Kubernetes reads
+	// otherwise or not at all: 256m (millibytes), 256MB, 1gi.
+	memoryTypo = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?|\.[0-9]+)\s*([kKmMgGtTpPeE])(i?[bB]?|I[bB]?)?$`)
+)
+
+// checkCPU checks a Kubernetes CPU quantity: cores ("1", "0.5") or
+// millicores ("500m"), greater than 0 and a whole number of millicores.
+func checkCPU(q string) error {
+	if !cpuRe.MatchString(q) {
+		return fmt.Errorf("want a Kubernetes CPU quantity like 500m (millicores) or 1 (cores), got %q", q)
+	}
+	var milli float64
+	if n, ok := strings.CutSuffix(q, "m"); ok {
+		milli, _ = strconv.ParseFloat(n, 64)
+	} else {
+		cores, _ := strconv.ParseFloat(q, 64)
+		milli = cores * 1000
+		if _, frac, _ := strings.Cut(q, "."); len(strings.TrimRight(frac, "0")) > 3 {
+			return fmt.Errorf("%s is not a whole number of millicores (Kubernetes' smallest CPU unit, 1m = 0.001)", q)
+		}
+	}
+	if milli <= 0 {
+		return fmt.Errorf("must be greater than 0, got %s", q)
+	}
+	return nil
+}
+
+// checkMemory checks a Kubernetes memory quantity: a number of bytes
+// with an optional binary (Ki, Mi, Gi…) or decimal (k, M, G…) suffix,
+// greater than 0 and a whole number of bytes.
+func checkMemory(q string) error {
+	if !memoryRe.MatchString(q) {
+		if m := memoryTypo.FindStringSubmatch(q); m != nil {
+			if m[3] == "m" && m[4] == "" {
+				return fmt.Errorf("%s is %s millibytes to Kubernetes (m is milli): did you mean %sMi?", q, m[1], m[1])
+			}
+			return fmt.Errorf("want a Kubernetes memory quantity like 256Mi or 1Gi, got %q: did you mean %s%si?", q, m[1], strings.ToUpper(m[3][:1]))
+		}
+		return fmt.Errorf("want a Kubernetes memory quantity like 256Mi or 1Gi (bytes, with a suffix Ki, Mi, Gi, Ti, Pi, Ei or k, M, G, T, P, E), got %q", q)
+	}
+	num := strings.TrimRight(q, "KMGTPEkib")
+	n, _ := strconv.ParseFloat(num, 64)
+	if n <= 0 {
+		return fmt.Errorf("must be greater than 0, got %s", q)
+	}
+	if num == q && strings.Contains(q, ".") {
+		return fmt.Errorf("%s is not a whole number of bytes", q)
+	}
+	return nil
+}
+
+// checkMinAvailable checks a disruption budget's min_available: a number
+// of dynos from 0 to count, or a percentage from 0% to 100%.
+func checkMinAvailable(q string, count int) error {
+	if !minAvailableRe.MatchString(q) {
+		return fmt.Errorf("want a number of dynos (at most system.dynos.count, %d) or a percentage of them like 50%%, got %q", count, q)
+	}
+	if p, ok := strings.CutSuffix(q, "%"); ok {
+		if n, err := strconv.Atoi(p); err != nil || n > 100 {
+			return fmt.Errorf("a percentage must be from 0%% to 100%%, got %s", q)
+		}
+		return nil
+	}
+	if n, err := strconv.Atoi(q); err != nil || n > count {
+		return fmt.Errorf("%s is more dynos than there are (system.dynos.count is %d): at most %d, or a percentage like 50%%", q, count, count)
+	}
+	return nil
 }
