@@ -85,7 +85,7 @@ func (p *Plan) faultedLinks() []string {
 	links := p.links()
 	set := map[string]bool{}
 	for _, f := range p.Faults {
-		if fault.IsContainer(f.Toxic) || f.Link == "" {
+		if fault.IsContainer(f.Toxic) || fault.IsKubernetes(f.Toxic) || f.Link == "" { // applied by the runtime: no relay
 			continue
 		}
 		for _, l := range links {

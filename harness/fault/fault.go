@@ -1,13 +1,15 @@
 // Package fault is a run's fault schedule: each fault in wall time (Plan),
 // the Scheduler that applies and lifts them at their offsets through a
-// booted system's toxiproxy relays or container faults, and when each was
-// really in force (Window), which the checker reads.
+// booted system's toxiproxy relays, container faults or Kubernetes
+// disruptions, and when each was really in force (Window), which the
+// checker reads.
 package fault
 
 import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,17 +26,47 @@ func IsContainer(kind string) bool {
 	return ok && k.Container
 }
 
+// IsKubernetes says a fault kind acts on the cluster (pod-kill,
+// node-drain, zone-outage, scale), applied by the runtime through
+// System.Disrupt rather than toxiproxy.
+func IsKubernetes(kind string) bool {
+	k, ok := scenarios.LookupFaultKind(kind)
+	return ok && k.Kubernetes
+}
+
+// ZonePrefix starts the Link of a Kubernetes fault on a zone ("zone:b"),
+// as "region:" starts a region's.
+const ZonePrefix = "zone:"
+
 // Plan is one scheduled fault in wall time.
 type Plan struct {
-	Index  int // 1-based, as in the scenario
-	Name   string
-	Link   string // a link name of DESIGN.md, or a container target
-	Toxic  string // toxiproxy toxic, "down", or a container fault
+	Index int // 1-based, as in the scenario
+	Name  string
+	// Link is a link name of DESIGN.md, a container fault's or a
+	// Kubernetes fault's target ("dyno", "dyno[2]"), or a Kubernetes
+	// fault's zone as ZonePrefix+zone ("zone:b").
+	Link   string
+	Toxic  string // toxiproxy toxic, "down", a container fault, or a Kubernetes fault
 	Stream string
 	At     time.Duration
 	For    time.Duration // 0: until the load ends
 	// Attributes in toxiproxy's units, already scaled to wall time.
 	Attributes map[string]int64
+	// Zone is a Kubernetes fault's zone ("a", "b", "c"; node-drain of a
+	// zone, zone-outage), Replicas a scale fault's replica count.
+	Zone     string
+	Replicas int
+}
+
+// Disruption is the Kubernetes fault f as System.Disrupt is asked to
+// apply it: its kind, its target (a role or one instance; "" for a
+// zone's), its zone and its replica count.
+func (f Plan) Disruption() system.Disruption {
+	d := system.Disruption{Kind: f.Toxic, Zone: f.Zone, Replicas: f.Replicas}
+	if !strings.HasPrefix(f.Link, ZonePrefix) {
+		d.Target = f.Link
+	}
+	return d
 }
 
 // Window is when a fault was in force, in wall offsets from the load's
@@ -55,6 +87,10 @@ type Scheduler struct {
 	mu      sync.Mutex
 	windows []Window
 	primed  map[int]bool // faults applied before the load began
+	// lifts are the lifts System.Disrupt returned for the Kubernetes
+	// faults in force, by index: taken (and deleted) by whoever lifts
+	// the fault first, at its end or in Heal.
+	lifts map[int]func(context.Context) error
 }
 
 // Prime applies, before the load begins, every fault scheduled at 0, so
@@ -65,7 +101,7 @@ func (s *Scheduler) Prime(ctx context.Context) {
 	for i, f := range s.faults {
 		s.windows[i].Fault = f
 		if f.At == 0 {
-			if err := s.apply(ctx, f); err != nil {
+			if err := s.apply(ctx, i, f); err != nil {
 				s.windows[i].Err = err.Error()
 			}
 			s.primed[i] = true
@@ -121,9 +157,9 @@ func (s *Scheduler) Run(ctx context.Context, began time.Time, total time.Duratio
 		f := s.faults[e.i]
 		var err error
 		if e.apply {
-			err = s.apply(ctx, f)
+			err = s.apply(ctx, e.i, f)
 		} else {
-			err = s.lift(ctx, f)
+			err = s.lift(ctx, e.i, f)
 		}
 		s.mu.Lock()
 		w := &s.windows[e.i]
@@ -147,9 +183,56 @@ func (s *Scheduler) Windows() []Window {
 	return append([]Window(nil), s.windows...)
 }
 
+// Heal lifts every Kubernetes fault still in force (one lasting until
+// the load's end, or whose end the schedule did not reach), as the links'
+// Heal lifts their toxics: a drained node is uncordoned, a zone comes
+// back, a role is scaled back. An error is recorded in the fault's
+// Window, as at its end. Safe beside Run, and to call again.
+func (s *Scheduler) Heal(ctx context.Context) {
+	s.mu.Lock()
+	var left []int
+	for i := range s.lifts {
+		left = append(left, i)
+	}
+	s.mu.Unlock()
+	sort.Ints(left)
+	for _, i := range left {
+		if err := s.lift(ctx, i, s.faults[i]); err != nil {
+			s.mu.Lock()
+			if w := &s.windows[i]; w.Err == "" {
+				w.Err = err.Error()
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
 func toxicName(f Plan) string { return fmt.Sprintf("fault%d", f.Index) }
 
-func (s *Scheduler) apply(ctx context.Context, f Plan) error {
+// where names what f acts on, for errors: "dyno[2]", "zone b".
+func where(f Plan) string {
+	if z, ok := strings.CutPrefix(f.Link, ZonePrefix); ok {
+		return "zone " + z
+	}
+	return f.Link
+}
+
+func (s *Scheduler) apply(ctx context.Context, i int, f Plan) error {
+	if IsKubernetes(f.Toxic) {
+		if s.sys.Disrupt == nil {
+			return fmt.Errorf("fault %d: %s is a Kubernetes fault: it needs the kubernetes runtime", f.Index, f.Toxic)
+		}
+		lift, err := s.sys.Disrupt(ctx, f.Disruption())
+		if lift != nil { // even with an error: what was done (a node cordoned) is undone at the end
+			s.mu.Lock()
+			s.lifts[i] = lift
+			s.mu.Unlock()
+		}
+		if err != nil {
+			return fmt.Errorf("fault %d (%s on %s): %w", f.Index, f.Toxic, where(f), err)
+		}
+		return nil
+	}
 	if IsContainer(f.Toxic) {
 		if s.sys.Container == nil {
 			return fmt.Errorf("fault %d: %s needs the docker runtime", f.Index, f.Toxic)
@@ -178,7 +261,20 @@ func (s *Scheduler) apply(ctx context.Context, f Plan) error {
 	return nil
 }
 
-func (s *Scheduler) lift(ctx context.Context, f Plan) error {
+func (s *Scheduler) lift(ctx context.Context, i int, f Plan) error {
+	if IsKubernetes(f.Toxic) {
+		s.mu.Lock()
+		lift := s.lifts[i]
+		delete(s.lifts, i)
+		s.mu.Unlock()
+		if lift == nil {
+			return nil
+		}
+		if err := lift(ctx); err != nil {
+			return fmt.Errorf("lifting fault %d (%s on %s): %w", f.Index, f.Toxic, where(f), err)
+		}
+		return nil
+	}
 	if IsContainer(f.Toxic) {
 		if f.Toxic == "stop" || f.Toxic == "pause" || f.Toxic == "kill" {
 			return s.sys.Container(ctx, f.Link, "un"+f.Toxic)
@@ -203,7 +299,7 @@ func (s *Scheduler) lift(ctx context.Context, f Plan) error {
 }
 
 // NewScheduler schedules faults against sys; call Prime before the load
-// starts, then Run.
+// starts, then Run, and Heal once the load has ended.
 func NewScheduler(sys *system.System, faults []Plan) *Scheduler {
-	return &Scheduler{sys: sys, faults: faults}
+	return &Scheduler{sys: sys, faults: faults, lifts: map[int]func(context.Context) error{}}
 }

@@ -30,8 +30,9 @@ type Runtime interface {
 	// directory, where stores are left for a person to query.
 	Start(ctx context.Context, t *topology.Topology, dir string) (*System, error)
 	// Supports says whether the runtime can apply a fault of this kind
-	// (a toxic, down, or a container fault), so a scenario it cannot run
-	// is refused before anything starts.
+	// (a toxic, down, a container fault or a Kubernetes fault) or has a
+	// feature (FeatureStandby, FeatureRedundancy), so a scenario it
+	// cannot run is refused before anything starts.
 	Supports(kind string) bool
 }
 
@@ -42,6 +43,12 @@ var ErrStoresNotKept = errors.New("the stores could not be kept in the run's dir
 // FeatureStandby is what Runtime.Supports is asked about a system with a
 // standby region: whether it can boot one and provision it later.
 const FeatureStandby = "standby-region"
+
+// FeatureRedundancy is what Runtime.Supports is asked about a system
+// whose dynos have redundancy settings (topology.Configs.Redundancy:
+// zones, spread, resource limits, probes, a disruption budget): whether
+// it places them on nodes and honours them (the kubernetes runtime).
+const FeatureRedundancy = "redundancy"
 
 // Disruption is a Kubernetes fault as the runtime is asked to apply it.
 type Disruption struct {
