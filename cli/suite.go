@@ -54,7 +54,7 @@ could not run a scenario, or could not keep up with the model in one
 			if err != nil {
 				return err
 			}
-			runs, err := suiteScenarios(cmd, &f, env.Stderr, args, rt.Name())
+			runs, err := suiteScenarios(cmd, &f, env.Stderr, args, rt)
 			if err != nil {
 				return err
 			}
@@ -98,7 +98,7 @@ type suiteRun struct {
 // (folders expand to their YAML files), with the command line's overrides.
 // Every problem of every file is written to stderr, and then it returns a
 // bad-input error: nothing may run.
-func suiteScenarios(cmd *cobra.Command, f *runFlags, stderr io.Writer, args []string, runtime string) ([]suiteRun, error) {
+func suiteScenarios(cmd *cobra.Command, f *runFlags, stderr io.Writer, args []string, rt system.Runtime) ([]suiteRun, error) {
 	var paths []string
 	var errs []string
 	for _, a := range args {
@@ -136,12 +136,13 @@ func suiteScenarios(cmd *cobra.Command, f *runFlags, stderr io.Writer, args []st
 			errs = append(errs, err.Error())
 			continue
 		}
-		if runtime == "embedded" {
-			if msg := needsDocker(s); msg != "" {
-				bad++
-				errs = append(errs, msg)
-				continue
-			}
+		// What the runtime cannot run (a container fault on embedded, a
+		// Kubernetes fault or redundancy settings on any runtime but
+		// kubernetes), named by key, before anything runs.
+		if err := harness.CheckRuntime(s, rt); err != nil {
+			bad++
+			errs = append(errs, err.Error())
+			continue
 		}
 		runs = append(runs, suiteRun{arg: p, s: s})
 	}
@@ -152,17 +153,6 @@ func suiteScenarios(cmd *cobra.Command, f *runFlags, stderr io.Writer, args []st
 		return nil, exit.BadInput(fmt.Errorf("%d of %d scenarios have problems; nothing ran", max(bad, 1), len(paths)))
 	}
 	return runs, nil
-}
-
-// needsDocker says which fault of s needs the docker runtime, "" when none.
-func needsDocker(s *scenarios.Scenario) string {
-	for i, fl := range s.Faults {
-		switch fl.Toxic {
-		case "kill", "stop", "restart", "pause":
-			return s.ErrorAt(fmt.Sprintf("faults[%d].toxic", i), "%s is a container fault: it needs --runtime docker", fl.Toxic).Error()
-		}
-	}
-	return ""
 }
 
 // runSuite runs every scenario, parallel at a time, each in its own

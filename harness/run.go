@@ -71,13 +71,17 @@ func Run(ctx context.Context, p *Plan, opt Options) (_ *result.Result, err error
 			return nil, exit.CannotRun(err)
 		}
 	}
-	// A fault the runtime cannot apply is bad input, found before anything
-	// starts.
+	// A fault the runtime cannot apply, or redundancy it cannot honour,
+	// is bad input, found before anything starts (RunScenario has said so
+	// naming the scenario's keys; a plan built in code is checked here).
 	for _, f := range p.Faults {
 		if !opt.Runtime.Supports(f.Toxic) {
-			return nil, exit.BadInput(fmt.Errorf("fault %d (%s %s) is a container fault: the %s runtime cannot apply it; it needs --runtime docker",
-				f.Index, f.Toxic, f.Link, opt.Runtime.Name()))
+			return nil, exit.BadInput(fmt.Errorf("fault %d (%s on %s): %s", f.Index, f.Toxic, f.Link, unsupported(opt.Runtime.Name(), f.Toxic)))
 		}
+	}
+	if p.Redundancy != (topology.Redundancy{}) && !opt.Runtime.Supports(system.FeatureRedundancy) {
+		return nil, exit.BadInput(fmt.Errorf("system.dynos: the %s runtime does not place the dynos on nodes, so it cannot honour the "+
+			"redundancy settings (zones, spread, limits, probes, disruption_budget); it needs --runtime kubernetes", opt.Runtime.Name()))
 	}
 	if p.HasStandby() && !opt.Runtime.Supports(system.FeatureStandby) {
 		return nil, exit.BadInput(fmt.Errorf("system.regions.standby: the %s runtime cannot run a standby region yet; use --runtime embedded",
@@ -124,6 +128,13 @@ func Run(ctx context.Context, p *Plan, opt Options) (_ *result.Result, err error
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	sched := fault.NewScheduler(sys, p.Faults)
+	defer func() {
+		// Whatever ended the run, a Kubernetes fault still in force is
+		// lifted before the system closes: nodes are the cluster's.
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		sched.Heal(hctx)
+	}()
 	sched.Prime(runCtx)
 	began := time.Now()
 	var bg sync.WaitGroup
@@ -175,6 +186,7 @@ func Run(ctx context.Context, p *Plan, opt Options) (_ *result.Result, err error
 		bg.Wait()
 		return nil, exit.CannotRun(fmt.Errorf("healing links: %w", err))
 	}
+	sched.Heal(ctx) // and the Kubernetes faults (their errors go to their windows)
 	settled, pending := settle(ctx, client, sys, p, opt.Progress)
 	stop()
 	bg.Wait()

@@ -59,6 +59,7 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 	p.Dyno.GatewayTimeout = wd(sys.App.GatewayTimeout)
 	p.Dyno.RiskLimitCents, p.Dyno.Dedupe = sys.App.RiskLimit, sys.App.Dedupe
 	p.Dyno.ExactGatewayLink = exactGatewayLink(s)
+	p.Redundancy = redundancy(sys.Dynos, wall)
 
 	p.Gateway.Latency = sys.Gateway.Latency.Spec().Scaled(1 / sp)
 	p.Gateway.Idempotency = sys.Gateway.Idempotency
@@ -118,6 +119,12 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 		if f.Region != "" {
 			fp.Link = "region:" + f.Region
 		}
+		if f.IsKubernetes() {
+			fp.Zone, fp.Replicas = f.Zone, f.Replicas
+			if f.Target == "" && f.Zone != "" {
+				fp.Link = fault.ZonePrefix + f.Zone
+			}
+		}
 		for k, v := range f.Attributes {
 			fp.Attributes[k] = v
 		}
@@ -137,6 +144,27 @@ func NewPlan(s *scenarios.Scenario, runID string) (*Plan, error) {
 		p.Faults = append(p.Faults, fp)
 	}
 	return p, nil
+}
+
+// redundancy is the dynos' redundancy settings in wall time (the probes'
+// periods divided by the speed, never to 0, which would mean no probe);
+// spread none is "", so a scenario asking for nothing has the zero value.
+func redundancy(d scenarios.Dynos, wall func(time.Duration) time.Duration) topology.Redundancy {
+	probe := func(p scenarios.Probe) topology.Probe {
+		if p == (scenarios.Probe{}) {
+			return topology.Probe{}
+		}
+		return topology.Probe{Period: wire.Duration(max(wall(p.Period), time.Nanosecond)), Failures: p.Failures}
+	}
+	r := topology.Redundancy{
+		Zones: d.Zones, Spread: d.Spread, CPU: d.Limits.CPU, Memory: d.Limits.Memory,
+		Readiness: probe(d.Probes.Readiness), Liveness: probe(d.Probes.Liveness),
+		MinAvailable: d.DisruptionBudget.MinAvailable,
+	}
+	if r.Spread == "none" {
+		r.Spread = ""
+	}
+	return r
 }
 
 // stages turns the load's rate and ramps into wall-clock stages covering
@@ -168,6 +196,9 @@ func Evaluate(r *result.Result, exps []scenarios.Expectation) { checker.Judge(r,
 
 // RunScenario plans, runs and judges one scenario.
 //
+// What the runtime cannot run is refused first, naming the scenario's
+// keys (CheckRuntime).
+//
 // A scenario with speed: auto runs at the speed AutoSpeed picks for this
 // machine (measured through opt.Calibrator), at most the runtime's
 // SpeedLimit; the result says which and why (harness.speed_auto). A
@@ -176,7 +207,10 @@ func Evaluate(r *result.Result, exps []scenarios.Expectation) { checker.Judge(r,
 // opt.KeepSpeed.
 func RunScenario(ctx context.Context, s *scenarios.Scenario, runID string, opt Options) (*result.Result, error) {
 	if sim, ok := opt.Runtime.(Simulator); ok {
-		return simulate(ctx, sim, s, opt)
+		return simulate(ctx, sim, s, opt) // which refuses what it does not simulate (model.Refuse)
+	}
+	if err := CheckRuntime(s, opt.Runtime); err != nil {
+		return nil, err
 	}
 	var note string
 	var choice *result.SpeedChoice

@@ -64,6 +64,7 @@ import (
 
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
+	"paydrill/scenarios"
 	"paydrill/sim/db"
 	"paydrill/sim/wire"
 )
@@ -79,11 +80,20 @@ var _ system.Runtime = Runtime{}
 // Name is "docker".
 func (Runtime) Name() string { return "docker" }
 
-// Supports every fault: link faults through its toxiproxy container, and
-// container faults on the containers themselves (a region's: on every
-// container of the region), and a standby region, whose deferred
-// containers do not exist until it is provisioned.
-func (Runtime) Supports(string) bool { return true }
+// Supports every link and container fault: link faults through its
+// toxiproxy container, and container faults on the containers themselves
+// (a region's: on every container of the region), and a standby region,
+// whose deferred containers do not exist until it is provisioned. It has
+// no cluster: no Kubernetes fault (pod-kill, node-drain, zone-outage,
+// scale), and no redundancy settings (its containers are not placed on
+// nodes and zones).
+func (Runtime) Supports(kind string) bool {
+	if kind == system.FeatureRedundancy {
+		return false
+	}
+	k, ok := scenarios.LookupFaultKind(kind)
+	return !ok || !k.Kubernetes
+}
 
 // SpeedLimit is the highest speed the docker runtime runs a
 // scenario at unless the user chose the speed (Options.KeepSpeed). Each

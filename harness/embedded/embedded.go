@@ -33,13 +33,15 @@ var _ system.Runtime = Runtime{}
 func (Runtime) Name() string { return "embedded" }
 
 // Supports every link fault and a standby region; there are no
-// containers to kill, stop, restart or pause.
+// containers to kill, stop, restart or pause, and no cluster: no
+// Kubernetes fault and no redundancy settings (every component is in
+// this process).
 func (Runtime) Supports(kind string) bool {
 	if kind == system.FeatureStandby {
 		return true
 	}
 	k, ok := scenarios.LookupFaultKind(kind)
-	return ok && !k.Container
+	return ok && !k.Container && !k.Kubernetes
 }
 
 // Start boots the topology in its order (stores first, then the

@@ -11,7 +11,8 @@ import (
 
 // Refuse says what of s the model does not simulate and that would change
 // its figures, each naming the scenario's key (file, line, column): a
-// standby region, a container fault, a toxic other than down, latency and
+// standby region, the dynos' redundancy settings, a Kubernetes fault, a
+// container fault, a toxic other than down, latency and
 // timeout, a fault on a link it does not model, an expectation or stop
 // condition on a figure it does not compute, a windowed expectation (it
 // keeps no per-order evidence to judge a window on). nil: it runs.
@@ -23,9 +24,15 @@ func Refuse(s *scenarios.Scenario) error {
 	if s.HasStandby() {
 		refuse("system.regions.standby.mode", "does not simulate a standby region or a drill (run it on embedded or docker)")
 	}
+	for _, key := range s.RedundancyKeys() {
+		refuse(key, "does not place the dynos on nodes and zones, so it cannot honour the redundancy settings "+
+			"(zones, spread, limits, probes, disruption_budget); it needs --runtime kubernetes")
+	}
 	for i, f := range s.Faults {
 		key := fmt.Sprintf("faults[%d]", i)
 		switch {
+		case f.IsKubernetes():
+			refuse(key+".toxic", "has no cluster: %s is a Kubernetes fault; it needs --runtime kubernetes", f.Toxic)
 		case f.IsContainer():
 			refuse(key+".toxic", "has no containers: %s is a container fault (run it on docker)", f.Toxic)
 		case f.Region != "":
