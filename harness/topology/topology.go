@@ -405,6 +405,9 @@ func (t *Topology) resolve(role string) string {
 	return RoleRouter
 }
 
+// Redundancy is the dynos' redundancy settings.
+func (t *Topology) Redundancy() Redundancy { return t.configs.Redundancy }
+
 // HasStandby says whether the system has a standby region.
 func (t *Topology) HasStandby() bool {
 	m := t.configs.Standby.Mode
