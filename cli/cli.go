@@ -78,6 +78,7 @@ Exit codes: 0 every expectation held, 1 an expectation failed,
 	})
 	root.AddCommand(newServe(env))
 	root.AddCommand(newClean(env))
+	root.AddCommand(newCluster(env), newPause())
 	addScenarioCommands(root, env)
 	return root
 }
