@@ -105,7 +105,7 @@ func (c *Cluster) down(ctx context.Context, st *state, keepLogs bool) error {
 
 	// 5. kube-proxy, the apiserver, etcd (and anything recorded besides).
 	stopNamed("kube-proxy", 10*time.Second)
-	stopNamed("kube-apiserver", 15*time.Second)
+	stopNamed("kube-apiserver", 5*time.Second) // its state goes with etcd's: no need to drain
 	stopNamed("etcd", 15*time.Second)
 	for _, p := range st.Procs {
 		note(c.stop(p, 5*time.Second))
@@ -137,6 +137,11 @@ func (c *Cluster) down(ctx context.Context, st *state, keepLogs bool) error {
 		}
 	})
 	removeHostFiles(st, taskIDs, l)
+	if slices.Contains(st.Created, kubeletDevicePlugins) {
+		for _, f := range []string{"kubelet.sock", "kubelet_internal_checkpoint"} {
+			os.Remove(filepath.Join(kubeletDevicePlugins, f))
+		}
+	}
 	created := slices.Clone(st.Created)
 	slices.SortFunc(created, func(a, b string) int { return depth(b) - depth(a) })
 	for _, d := range created {
@@ -384,12 +389,8 @@ func leftovers(ctx context.Context, c *Cluster, st *state, netns []string, keepL
 	for _, r := range append(append(jumps, chains...), forward...) {
 		left = append(left, "iptables "+r)
 	}
-	if st.CNIChains {
-		for _, ch := range []string{"CNI-FORWARD", "CNI-ADMIN"} {
-			if iptablesLines(ctx, "filter", ch) != nil {
-				left = append(left, "iptables chain "+ch)
-			}
-		}
+	if cniSkeletonOnly(ctx) {
+		left = append(left, "the empty iptables chains CNI-FORWARD and CNI-ADMIN")
 	}
 	for _, m := range mountsUnder(st.Dir) {
 		left = append(left, "mount "+m)
@@ -397,6 +398,11 @@ func leftovers(ctx context.Context, c *Cluster, st *state, netns []string, keepL
 	for _, ns := range netns {
 		if _, err := os.Lstat(ns); err == nil {
 			left = append(left, "netns "+ns)
+		}
+	}
+	for _, d := range st.Created {
+		if ents, err := os.ReadDir(d); err == nil && len(ents) == 0 {
+			left = append(left, "the empty directory "+d)
 		}
 	}
 	for _, name := range owned {

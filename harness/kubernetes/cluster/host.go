@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,18 +86,22 @@ func checkPrerequisites() error {
 	return nil
 }
 
-// run runs a host tool with a timeout and returns its output; the error
-// holds what it printed.
+// run runs a host tool with a timeout and returns its standard output
+// (iptables warns on stderr about legacy tables: not part of what it
+// lists); the error holds what it printed on both.
 func run(ctx context.Context, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err,
+			strings.TrimSpace(stdout.String()+" "+stderr.String()))
 	}
-	return string(out), nil
+	return stdout.String(), nil
 }
 
 // checkAddressesFree refuses a cluster whose networks some interface
@@ -462,6 +467,26 @@ func ruleTarget(args []string) string {
 	return ""
 }
 
+// cniSkeletonOnly reports whether the firewall plugin's chains exist and
+// hold nothing but each other: no pod of any CNI network uses them.
+func cniSkeletonOnly(ctx context.Context) bool {
+	fwd := iptablesLines(ctx, "filter", "CNI-FORWARD")
+	if fwd == nil {
+		return false
+	}
+	for _, r := range fwd {
+		if r != "-N CNI-FORWARD" && ruleTarget(splitRule(r)) != "CNI-ADMIN" {
+			return false
+		}
+	}
+	for _, r := range iptablesLines(ctx, "filter", "CNI-ADMIN") {
+		if r != "-N CNI-ADMIN" {
+			return false
+		}
+	}
+	return true
+}
+
 // ourCNIRules finds what the CNI plugins of our networks left in iptables:
 // the bridge plugin's masquerading (a POSTROUTING jump commented with our
 // network's name, to a chain per pod) and the firewall plugin's accepts of
@@ -510,8 +535,9 @@ func ourCNIRules(ctx context.Context, st *state) (natJumps []string, natChains [
 	return natJumps, natChains, forward
 }
 
-// removeCNIRules removes our CNI iptables rules and chains; the firewall
-// plugin's own chains too when Up made them and nothing else uses them.
+// removeCNIRules removes our CNI iptables rules and chains, and the
+// firewall plugin's own chains once they hold no pod's rule (the plugin
+// makes them again at its next pod).
 func removeCNIRules(ctx context.Context, st *state) error {
 	var errs []error
 	jumps, chains, forward := ourCNIRules(ctx, st)
@@ -531,27 +557,17 @@ func removeCNIRules(ctx context.Context, st *state) error {
 			errs = append(errs, err)
 		}
 	}
-	if st.CNIChains {
-		fwd := iptablesLines(ctx, "filter", "CNI-FORWARD")
-		admin := iptablesLines(ctx, "filter", "CNI-ADMIN")
-		onlySkeleton := fwd != nil && len(admin) <= 1
-		for _, r := range fwd {
-			if r != "-N CNI-FORWARD" && ruleTarget(splitRule(r)) != "CNI-ADMIN" {
-				onlySkeleton = false
-			}
-		}
-		if onlySkeleton {
-			for _, r := range iptablesLines(ctx, "filter", "FORWARD") {
-				if ruleTarget(splitRule(r)) == "CNI-FORWARD" {
-					if err := iptablesDelete(ctx, "filter", r); err != nil {
-						errs = append(errs, err)
-					}
+	if cniSkeletonOnly(ctx) {
+		for _, r := range iptablesLines(ctx, "filter", "FORWARD") {
+			if ruleTarget(splitRule(r)) == "CNI-FORWARD" {
+				if err := iptablesDelete(ctx, "filter", r); err != nil {
+					errs = append(errs, err)
 				}
 			}
-			for _, ch := range []string{"CNI-FORWARD", "CNI-ADMIN"} {
-				run(ctx, "iptables", "-w", "5", "-t", "filter", "-F", ch)
-				run(ctx, "iptables", "-w", "5", "-t", "filter", "-X", ch)
-			}
+		}
+		for _, ch := range []string{"CNI-FORWARD", "CNI-ADMIN"} {
+			run(ctx, "iptables", "-w", "5", "-t", "filter", "-F", ch)
+			run(ctx, "iptables", "-w", "5", "-t", "filter", "-X", ch)
 		}
 	}
 	return errors.Join(errs...)

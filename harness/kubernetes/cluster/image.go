@@ -28,12 +28,12 @@ func (c *Cluster) ImportImage(ctx context.Context, archive string) error {
 		return fmt.Errorf("importing %s: the local cluster in %s is not up", archive, c.dir())
 	}
 	l := layout{c.dir()}
-	for _, n := range st.Nodes {
+	return eachNode(st.Nodes, func(n nodeState) error {
 		if err := importInto(ctx, l.socket(n.Name), archive); err != nil {
 			return fmt.Errorf("importing %s into %s: %w", archive, n.Name, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func importInto(ctx context.Context, socket, archive string) error {

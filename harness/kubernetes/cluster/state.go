@@ -43,10 +43,6 @@ type state struct {
 	// Up (/var/run/netns, /var/log/containers, /var/lib/cni): Down removes
 	// them when they are empty again.
 	Created []string `json:"created,omitempty"`
-	// CNIChains is true when the CNI firewall plugin's chains did not exist
-	// before Up: Down removes them once they hold nothing but their own
-	// skeleton.
-	CNIChains bool `json:"cni_chains,omitempty"`
 }
 
 // ports are the control plane's, each chosen free at Up.

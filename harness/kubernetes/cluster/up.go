@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,10 +21,18 @@ import (
 )
 
 // hostDirs are directories outside Dir the components create when they
-// are missing (containerd's CRI: network namespaces; kubelet: container
-// log links; CNI: its result cache). Down removes them again when Up saw
-// them missing and they are empty.
-var hostDirs = []string{"/var/run/netns", "/var/log/containers", "/var/lib/cni/results", "/var/lib/cni"}
+// are missing, whatever their configuration says: kubelet's links to
+// container logs and its device-plugin socket (a path compiled in: the
+// kubelets of all nodes share it), the CNI result cache, containerd 1.6's
+// shim sockets, network namespaces. Down removes them again when Up saw
+// them missing (and, for the device-plugin directory, the kubelets' files
+// in it), once they are empty.
+var hostDirs = []string{"/var/run/netns", "/var/log/containers", "/var/lib/cni", "/var/lib/cni/results",
+	"/var/lib/kubelet", kubeletDevicePlugins, "/run/containerd", "/run/containerd/s"}
+
+// kubeletDevicePlugins is where every kubelet puts its device-plugin
+// registration socket, whatever its --root-dir.
+const kubeletDevicePlugins = "/var/lib/kubelet/device-plugins"
 
 // Up brings the cluster up, or finds it up: when every process of the
 // recorded cluster runs, the apiserver is ready and every node is Ready it
@@ -82,7 +91,6 @@ func (c *Cluster) Up(ctx context.Context) (err error) {
 			st.Created = append(st.Created, d)
 		}
 	}
-	st.CNIChains = iptablesLines(ctx, "filter", "CNI-FORWARD") == nil
 	// The state is on disk before anything exists, so that Down (or the
 	// next Up) finds whatever a crash in between leaves.
 	if err := c.saveState(st); err != nil {
@@ -190,7 +198,12 @@ func (c *Cluster) bringUp(ctx context.Context, st *state) error {
 	if err := os.MkdirAll(c.HostPathRoot(), 0o755); err != nil {
 		return err
 	}
-	for _, n := range st.Nodes {
+	// etcd starts while the containerds come up and take the pause image.
+	etcd, err := startProc("etcd", etcdArgv(l, st))
+	if err != nil {
+		return err
+	}
+	if err := eachNode(st.Nodes, func(n nodeState) error {
 		pr, _ := st.proc(procName(n, "containerd"))
 		sock := l.socket(n.Name)
 		if err := c.waitFor(ctx, n.Name+"'s containerd answering on "+sock, 30*time.Second, &pr, func(ctx context.Context) error {
@@ -202,14 +215,13 @@ func (c *Cluster) bringUp(ctx context.Context, st *state) error {
 		if err := importInto(ctx, sock, pause); err != nil {
 			return stepError("importing the pause image into "+n.Name, &pr, err)
 		}
-		c.logf("%s: containerd up, pause image imported", n.Name)
-	}
-
-	// etcd and the control plane.
-	etcd, err := startProc("etcd", etcdArgv(l, st))
-	if err != nil {
+		c.logf("%s: pause image imported", n.Name)
+		return nil
+	}); err != nil {
 		return err
 	}
+
+	// The control plane.
 	if err := c.waitFor(ctx, "etcd healthy", 30*time.Second, &etcd, func(ctx context.Context) error {
 		body, err := httpGet(ctx, nil, fmt.Sprintf("http://127.0.0.1:%d/health", st.Ports.EtcdClient))
 		if err == nil && !strings.Contains(body, `"health":"true"`) {
@@ -308,6 +320,21 @@ func (c *Cluster) bringUp(ctx context.Context, st *state) error {
 	}
 	c.logf("cluster up: %d nodes, kubeconfig %s, API %s", len(st.Nodes), c.Kubeconfig(), api)
 	return nil
+}
+
+// eachNode runs f for every node at once and returns their errors.
+func eachNode(nodes []nodeState, f func(nodeState) error) error {
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // waitFor polls check until it passes, for at most timeout; when p is
