@@ -42,8 +42,8 @@ What "up" builds and starts:
     topology.kubernetes.io/zone=zone-a, zone-b, zone-c;
   - the pod sandbox image registry.k8s.io/pause:3.10, written from this
     paydrill binary (paydrill pause), and certificates made for the run.
-From nothing to every node Ready takes about 15 to 25 seconds once the
-binaries exist. Ports are chosen free each time.
+From nothing to every node Ready takes about 15 seconds on 2 cores once
+the binaries exist. Ports are chosen free each time.
 
 State (certificates, configs, etcd, containerd, kubelets, logs) lives in
 --dir (default $PAYDRILL_CLUSTER_DIR, else %[3]s). The admin
