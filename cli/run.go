@@ -17,6 +17,7 @@ import (
 	"paydrill/harness/checker"
 	"paydrill/harness/embedded"
 	"paydrill/harness/exit"
+	"paydrill/harness/kubernetes"
 	"paydrill/harness/model"
 	"paydrill/harness/system"
 	"paydrill/reports"
@@ -42,13 +43,18 @@ type runFlags struct {
 	// allowUnsettled judges the expectations of a run that did not
 	// settle instead of failing it.
 	allowUnsettled bool
+	// kubeconfig and kubeContext pick the cluster of --runtime kubernetes.
+	kubeconfig, kubeContext string
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.runtime, "runtime", "embedded", "where the system runs: embedded (in this process, needs nothing but Go), docker, "+
-		"or model (a discrete-event simulation in virtual time, for capacity tuning: a run takes a fraction of a second; "+
-		"no money figures, and scenarios it cannot simulate exactly are refused)")
+		"model (a discrete-event simulation in virtual time, for capacity tuning: a run takes a fraction of a second; "+
+		"no money figures, and scenarios it cannot simulate exactly are refused), "+
+		"or kubernetes (a namespace of a cluster: paydrill's local one, `paydrill cluster up`, or --kubeconfig's)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "with --runtime kubernetes: the kubeconfig of the cluster (default: $KUBECONFIG, else the local cluster's when it is up, else ~/.kube/config)")
+	fs.StringVar(&f.kubeContext, "context", "", "with --runtime kubernetes: the kubeconfig context to use (default: its current one)")
 	fs.StringVar(&f.speed, "speed", "", "run the model N times faster than the wall clock, or auto: the highest speed this machine holds with a "+
 		"factor 2 of margin, measured at start (overrides the scenario's speed; without it the docker runtime runs at most at speed 5)")
 	fs.BoolVar(&f.proxyAll, "proxy-all", false,
@@ -154,9 +160,12 @@ func (f *runFlags) allow() checker.Allow {
 	return checker.Allow{Unsettled: f.allowUnsettled, Saturated: f.allowSaturated}
 }
 
-// runtimeNamed returns the runtime the --runtime flag names.
-func runtimeNamed(env Env, name string, quiet bool) (system.Runtime, error) {
+// runtimeFor returns the runtime the --runtime flag names.
+func (f *runFlags) runtimeFor(env Env) (system.Runtime, error) {
+	name, quiet := f.runtime, f.quiet
 	switch name {
+	case kubernetes.Name:
+		return newKubernetesRuntime(env, f.kubeconfig, f.kubeContext, quiet), nil
 	case "embedded":
 		return embedded.Runtime{}, nil
 	case "docker":
@@ -164,7 +173,7 @@ func runtimeNamed(env Env, name string, quiet bool) (system.Runtime, error) {
 	case model.Name:
 		return model.Runtime{}, nil
 	}
-	return nil, exit.BadInput(fmt.Errorf("--runtime: %q is not embedded, docker or model", name))
+	return nil, exit.BadInput(fmt.Errorf("--runtime: %q is not embedded, docker, model or kubernetes", name))
 }
 
 // runDir returns a new run id and the directory a run, suite or sweep
@@ -211,7 +220,7 @@ Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input,
 			if err != nil {
 				return err
 			}
-			rt, err := runtimeNamed(env, f.runtime, f.quiet)
+			rt, err := f.runtimeFor(env)
 			if err != nil {
 				return err
 			}

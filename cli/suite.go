@@ -50,7 +50,7 @@ could not run a scenario, or could not keep up with the model in one
 			if parallel < 1 {
 				return exit.BadInput(fmt.Errorf("%s: --parallel must be 1 or more, got %d", cmd.CommandPath(), parallel))
 			}
-			rt, err := runtimeNamed(env, f.runtime, f.quiet)
+			rt, err := f.runtimeFor(env)
 			if err != nil {
 				return err
 			}

@@ -79,7 +79,7 @@ run (harness.saturated; see --allow-saturated).`,
 			if err != nil {
 				return err
 			}
-			rt, err := runtimeNamed(env, f.runtime, f.quiet)
+			rt, err := f.runtimeFor(env)
 			if err != nil {
 				return err
 			}

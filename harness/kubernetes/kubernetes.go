@@ -298,7 +298,7 @@ type run struct {
 	booted       atomic.Bool
 	provisioning sync.Mutex
 
-	specs map[string]*spec // by instance name (and "toxiproxy")
+	specs map[string]*spec  // by instance name (and "toxiproxy")
 	ips   map[string]string // Service cluster IPs by alias
 
 	mu       sync.Mutex
@@ -476,8 +476,8 @@ func (r *run) createBudgets(ctx context.Context) error {
 // waitReady waits until s's Deployment has all its replicas ready, or
 // says why not: each pod's phase and what its container waits on, and
 // its last log lines.
-func (r *run) waitReady(ctx context.Context, s *spec) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+func (r *run) waitReady(parent context.Context, s *spec) error {
+	ctx, cancel := context.WithTimeout(parent, readyTimeout)
 	defer cancel()
 	for {
 		d, err := r.cs.AppsV1().Deployments(r.ns).Get(ctx, s.name(), metav1.GetOptions{})
@@ -486,6 +486,9 @@ func (r *run) waitReady(ctx context.Context, s *spec) error {
 		}
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return fmt.Errorf("kubernetes: waiting for %s: %w", s.name(), context.Cause(parent))
+			}
 			return fmt.Errorf("kubernetes: %s not ready after %s: %s", s.name(), readyTimeout, r.whyNotReady(s))
 		case <-time.After(100 * time.Millisecond):
 		}

@@ -1,0 +1,385 @@
+package kubernetes
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"paydrill/harness"
+	"paydrill/harness/exit"
+	"paydrill/harness/kubernetes/cluster"
+	"paydrill/harness/system"
+	"paydrill/harness/topology"
+	"paydrill/internal/machine"
+	"paydrill/scenarios"
+	"paydrill/sim/wire"
+)
+
+// The kubernetes runtime's tests run on paydrill's local cluster
+// (`paydrill cluster up`). Without one up they skip, unless
+// PAYDRILL_REQUIRE_KUBERNETES=1 (CI, which brings it up first) makes that
+// a failure. They hold the machine (machine.Exclusive): a cluster's pods
+// beside another whole-system test make both late, and the cluster's own
+// lifecycle test takes it down.
+
+func testRuntime(t testing.TB) Runtime {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs pods on a cluster; skipped with -short")
+	}
+	machine.Exclusive(t)
+	rt := Runtime{Local: cluster.Default(), Log: testLog{t, time.Now()}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Available(ctx); err != nil {
+		if os.Getenv("PAYDRILL_REQUIRE_KUBERNETES") == "1" {
+			t.Fatalf("PAYDRILL_REQUIRE_KUBERNETES=1 and the kubernetes runtime cannot run: %v", err)
+		}
+		t.Skipf("skipping the kubernetes runtime's test: %v (PAYDRILL_REQUIRE_KUBERNETES=1 makes this a failure)", err)
+	}
+	return rt
+}
+
+type testLog struct {
+	t  testing.TB
+	t0 time.Time
+}
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Logf("%5.2fs %s", time.Since(l.t0).Seconds(), strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// testClient is a client of the runtime's cluster for the tests' checks.
+func testClient(t testing.TB, rt Runtime) kubernetes.Interface {
+	t.Helper()
+	_, cs, _, err := rt.connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func testRunID(t testing.TB) string {
+	return fmt.Sprintf("test-%s-%d", dnsLabel(t.Name()), time.Now().UnixNano()%1e9)
+}
+
+// leftOf lists what the cluster and this host still hold of runID: its
+// namespaces, and the host directories of its stores.
+func leftOf(t testing.TB, cs kubernetes.Interface, runID string) []string {
+	t.Helper()
+	nss, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: labelRun + "=" + labelValue(runID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ns := range nss.Items {
+		out = append(out, "namespace "+ns.Name)
+		if m, _ := filepath.Glob(liveRoot(ns.Name)); len(m) > 0 {
+			out = append(out, "directory "+m[0])
+		}
+	}
+	return out
+}
+
+// plan is a small system of dynos dynos with a const service time, for
+// d at rate orders a second (model time = wall time), plus yaml under
+// system: and faults.
+func plan(t testing.TB, d time.Duration, rate float64, dynos int, extra string) *harness.Plan {
+	t.Helper()
+	s, err := scenarios.Parse("k8s.yaml", []byte(fmt.Sprintf(`name: k8s
+seed: 3
+speed: 1
+duration: %s
+system:
+  dynos: {count: %d, service_time: {dist: const, value: 2ms}, backlog: 100000%s}
+  gateway: {latency: {dist: const, value: 1ms}}
+  edge: {failover_timeout: 30s}
+  reconciler: {interval: 200ms}
+load: {rate: %g/s, customers: 50, amount: "25.00", timeout: 5s}
+settle: {timeout: 30s, quiet: 300ms}
+`, scenarios.FormatDuration(d), dynos, extra, rate)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := s.Validate(); errs != nil {
+		t.Fatal(errs)
+	}
+	p, err := harness.NewPlan(s, testRunID(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Replayer.Interval = wire.Duration(100 * time.Millisecond)
+	return p
+}
+
+// TestKubernetesStartBuildsTheSystemAsObjects boots a system and looks at
+// it through the API: a labelled namespace, a Deployment and a Service
+// per instance and toxiproxy's, every pod running paydrill's image
+// unprivileged with a read-only root, the stateful ones with a store on
+// the host; every URL the harness holds is on 127.0.0.1 and answers.
+func TestKubernetesStartBuildsTheSystemAsObjects(t *testing.T) {
+	rt := testRuntime(t)
+	cs := testClient(t, rt)
+	ctx := context.Background()
+	p := plan(t, time.Second, 10, 2, "")
+	topo := p.Topology()
+	sys, err := rt.Start(ctx, topo, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			sys.Close()
+		}
+	}()
+	nss, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: labelRun + "=" + labelValue(p.RunID)})
+	if err != nil || len(nss.Items) != 1 {
+		t.Fatalf("namespaces of the run: %v, %v; want one", nss, err)
+	}
+	ns := nss.Items[0].Name
+	deps, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(topo.Instances) + 1 // and toxiproxy
+	if len(deps.Items) != want || len(svcs.Items) != want {
+		t.Fatalf("%d deployments, %d services; want %d of each (the %d instances and toxiproxy)", len(deps.Items), len(svcs.Items), want, want-1)
+	}
+	byName := map[string]appsv1.Deployment{}
+	for _, d := range deps.Items {
+		byName[d.Name] = d
+		pod := d.Spec.Template.Spec
+		c := pod.Containers[0]
+		sc := c.SecurityContext
+		if c.ImagePullPolicy != corev1.PullNever || !strings.HasPrefix(c.Image, "docker.io/library/paydrill:") ||
+			sc == nil || *sc.RunAsUser != runAsUser || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation ||
+			len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
+			t.Errorf("deployment %s: image %s (%s), security %+v", d.Name, c.Image, c.ImagePullPolicy, sc)
+		}
+		if d.Labels[labelRole] == "" || d.Labels[labelInstance] != d.Name {
+			t.Errorf("deployment %s labels %v", d.Name, d.Labels)
+		}
+	}
+	for _, in := range topo.Instances {
+		d, ok := byName[in.Alias]
+		if !ok {
+			t.Errorf("no deployment for %s", in.Name)
+			continue
+		}
+		var hostPath string
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Name == "data" && v.HostPath != nil {
+				hostPath = v.HostPath.Path
+			}
+		}
+		if (in.Store != "") != (hostPath != "") {
+			t.Errorf("%s (store %q): host path %q", in.Name, in.Store, hostPath)
+		}
+		if in.Store != "" && d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("%s holds a store but its pods are replaced %s", in.Name, d.Spec.Strategy.Type)
+		}
+		u := sys.URL(in.Name)
+		if !strings.HasPrefix(u, "http://127.0.0.1:") {
+			t.Errorf("%s is reached at %s, not on 127.0.0.1", in.Name, u)
+			continue
+		}
+		resp, err := http.Get(u + wire.PathHealthz)
+		if err != nil {
+			t.Errorf("%s at %s: %v", in.Name, u, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s at %s: %s", in.Name, u, resp.Status)
+		}
+	}
+	if err := sys.Close(); err != nil {
+		t.Fatal(err)
+	}
+	closed = true
+	if left := leftOf(t, cs, p.RunID); len(left) > 0 {
+		t.Fatalf("left behind after Close: %v", left)
+	}
+}
+
+// TestKubernetesRunChargesEveryOrderOnce runs load through the cluster
+// and checks every order, and that the run leaves its stores in its
+// directory and nothing in the cluster or on the host.
+func TestKubernetesRunChargesEveryOrderOnce(t *testing.T) {
+	rt := testRuntime(t)
+	cs := testClient(t, rt)
+	p := plan(t, 3*time.Second, 30, 2, "")
+	dir := t.TempDir()
+	r, err := harness.Run(context.Background(), p, harness.Options{Runtime: rt, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sent %d, succeeded %d, charges %d, p99 %.0fms, wall %.1fs", r.Orders.Sent, r.Orders.Succeeded, r.Charges, r.LatencyMS.P99, r.Harness.WallS)
+	if r.Runtime != Name {
+		t.Fatalf("runtime %q", r.Runtime)
+	}
+	if r.Orders.Sent < 80 || r.Orders.Succeeded != r.Orders.Sent || r.Charges != r.Orders.Succeeded {
+		t.Fatalf("sent %d, succeeded %d, charges %d: want about 90, all succeeded, charged once each", r.Orders.Sent, r.Orders.Succeeded, r.Charges)
+	}
+	if r.Failovers != 0 || r.DoubleCharges+r.PhantomCharges+r.LostOrders+r.Unreconciled+r.WrongMatches != 0 {
+		t.Fatalf("anomalies in a healthy run: failovers %d, %+v", r.Failovers, r.Anomalies)
+	}
+	if left := leftOf(t, cs, p.RunID); len(left) > 0 {
+		t.Fatalf("left behind after the run: %v", left)
+	}
+	for _, f := range []string{"exports/capture.ndjson", "exports/dyno-2.ndjson", "stores/gateway.sqlite", "stores/orders.sqlite", "logs/dyno-1.log"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run directory: %v", err)
+		}
+	}
+}
+
+// TestKubernetesProductionOutageHasTheEmbeddedVerdict runs the
+// production-outage built-in on the cluster: its expectations hold as on
+// the embedded runtime, with the same failovers within chance (the 2
+// minutes of outage at 5 orders a second are 600 orders).
+func TestKubernetesProductionOutageHasTheEmbeddedVerdict(t *testing.T) {
+	rt := testRuntime(t)
+	cs := testClient(t, rt)
+	s, err := scenarios.Builtin("production-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runID := testRunID(t)
+	r, err := harness.RunScenario(context.Background(), s, runID, harness.Options{Runtime: rt, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("speed %g, failovers %d, rto %v, lost %d, double %d, verdict %s", r.Speed, r.Failovers, r.RTOS, r.LostOrders, r.DoubleCharges, r.Verdict)
+	if r.Verdict != "pass" || r.Harness.Saturated {
+		t.Fatalf("verdict %s (saturated %v): %+v", r.Verdict, r.Harness.Saturated, r.Expectations)
+	}
+	if r.Failovers < 590 || r.Failovers > 610 {
+		t.Errorf("failovers %d, want about 600 as on the embedded runtime", r.Failovers)
+	}
+	if left := leftOf(t, cs, runID); len(left) > 0 {
+		t.Fatalf("left behind after the run: %v", left)
+	}
+}
+
+// cancelAfterStart is the runtime whose run is interrupted (as by Ctrl-C)
+// a moment after it started, or during its start.
+type cancelAfterStart struct {
+	Runtime
+	cancel context.CancelFunc
+	after  time.Duration
+	booted bool // count after from the end of Start, not its beginning
+}
+
+func (c cancelAfterStart) Start(ctx context.Context, topo *topology.Topology, dir string) (*system.System, error) {
+	if !c.booted {
+		time.AfterFunc(c.after, c.cancel)
+		return c.Runtime.Start(ctx, topo, dir)
+	}
+	sys, err := c.Runtime.Start(ctx, topo, dir)
+	time.AfterFunc(c.after, c.cancel)
+	return sys, err
+}
+
+// TestKubernetesInterruptedRunLeavesNothing interrupts a run while its
+// objects are being created and while its load runs: the run fails and
+// removes its namespace and host directories either way.
+func TestKubernetesInterruptedRunLeavesNothing(t *testing.T) {
+	rt := testRuntime(t)
+	cs := testClient(t, rt)
+	if _, err := rt.Start(context.Background(), plan(t, time.Second, 1, 1, "").Topology(), t.TempDir()); err == nil {
+		// (only to have the image built and imported: Clean below removes it)
+	} else {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := rt.Clean(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		after  time.Duration
+		booted bool
+	}{{"during start", 1500 * time.Millisecond, false}, {"during load", 3 * time.Second, true}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := plan(t, 20*time.Second, 20, 2, "")
+		began := time.Now()
+		_, err := harness.Run(ctx, p, harness.Options{Runtime: cancelAfterStart{rt, cancel, c.after, c.booted}, Dir: t.TempDir()})
+		cancel()
+		t.Logf("%s: %v after %v", c.name, err, time.Since(began))
+		if err == nil || exit.Code(err) != exit.CodeCannotRun {
+			t.Fatalf("%s: err = %v, want the run interrupted", c.name, err)
+		}
+		if left := leftOf(t, cs, p.RunID); len(left) > 0 {
+			t.Fatalf("%s: left behind: %v", c.name, left)
+		}
+	}
+}
+
+// TestKubernetesCleanRemovesWhatAKilledRunLeft starts a system and
+// abandons it mid zone-outage, as a process killed outright would: Clean
+// removes its namespace and host directories and gives the zone's nodes
+// back.
+func TestKubernetesCleanRemovesWhatAKilledRunLeft(t *testing.T) {
+	rt := testRuntime(t)
+	cs := testClient(t, rt)
+	ctx := context.Background()
+	p := plan(t, time.Second, 10, 2, "")
+	sys, err := rt.Start(ctx, p.Topology(), t.TempDir()) // never closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.Disrupt(ctx, system.Disruption{Kind: FaultZoneOutage, Zone: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if left := leftOf(t, cs, p.RunID); len(left) != 2 {
+		t.Fatalf("the abandoned run holds %v, want its namespace and its stores' directory", left)
+	}
+	var out bytes.Buffer
+	if err := rt.Clean(ctx, &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("clean: %s", out.String())
+	if left := leftOf(t, cs, p.RunID); len(left) > 0 {
+		t.Fatalf("left after clean: %v", left)
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Items {
+		if n.Spec.Unschedulable || hasTaint(&n, taintZoneOutage) || n.Annotations[annotationCordoned] != "" {
+			t.Errorf("node %s after clean: unschedulable %v, taints %v", n.Name, n.Spec.Unschedulable, n.Spec.Taints)
+		}
+	}
+	out.Reset()
+	if err := rt.Clean(ctx, &out); err != nil || out.String() != "kubernetes: nothing to remove\n" {
+		t.Fatalf("second clean: %q, %v", out.String(), err)
+	}
+}
+
+func hasTaint(n *corev1.Node, key string) bool {
+	for _, t := range n.Spec.Taints {
+		if t.Key == key {
+			return true
+		}
+	}
+	return false
+}
