@@ -120,9 +120,10 @@ func (Runtime) Supports(kind string) bool {
 // SpeedLimit is the highest speed the kubernetes runtime runs a scenario
 // at unless the user chose the speed. Every hop crosses a pod's network
 // namespace and a ClusterIP's NAT, as docker's cross containers, and the
-// load and the checker go through the API server's port-forward: at the
-// docker runtime's limit the built-ins' figures matched the embedded
-// runtime's.
+// load and the checker go through the API server's port-forward. At 5,
+// production-outage on the local cluster failed over 600 orders with an
+// RTO of 120.0 s, the embedded runtime's 602 and 120.0 s (at speed 12),
+// and the harness was not saturated; faster speeds were not measured.
 const SpeedLimit = 5
 
 // SpeedLimit is SpeedLimit.

@@ -383,3 +383,151 @@ func hasTaint(n *corev1.Node, key string) bool {
 	}
 	return false
 }
+
+// dynoPods are the ready and the waiting dyno pods of the run's primary
+// region, by the zone of the node each ready one runs on.
+func dynoPods(t testing.TB, cs kubernetes.Interface, runID string) (readyByZone map[string]int, waiting int) {
+	t.Helper()
+	ctx := context.Background()
+	nss, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: labelRun + "=" + labelValue(runID)})
+	if err != nil || len(nss.Items) != 1 {
+		t.Fatalf("the run's namespace: %v", err)
+	}
+	pods, err := cs.CoreV1().Pods(nss.Items[0].Name).List(ctx, metav1.ListOptions{LabelSelector: labelRole + "=" + topology.RoleDyno})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoneOf := map[string]string{}
+	for _, n := range nodes.Items {
+		zoneOf[n.Name] = n.Labels[zoneKey]
+	}
+	readyByZone = map[string]int{}
+	for _, p := range pods.Items {
+		switch {
+		case p.DeletionTimestamp != nil:
+		case podReady(&p):
+			readyByZone[zoneOf[p.Spec.NodeName]]++
+		default:
+			waiting++
+		}
+	}
+	return readyByZone, waiting
+}
+
+// eventually polls cond every 200 ms until it holds or d passes.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestKubernetesZoneOutageSpreadAgainstPacked: four dynos spread over two
+// zones keep two ready through zone a's outage; four packed in zone a
+// have none until it is lifted, and then all four are back.
+func TestKubernetesZoneOutageSpreadAgainstPacked(t *testing.T) {
+	rt := testRuntime(t)
+	cs := testClient(t, rt)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, keys string
+		before     map[string]int // ready dynos by zone before the outage
+		during     map[string]int
+	}{
+		{"spread", ", zones: 2, spread: zone", map[string]int{"zone-a": 2, "zone-b": 2}, map[string]int{"zone-b": 2}},
+		{"packed", ", zones: 1", map[string]int{"zone-a": 4}, map[string]int{}},
+	} {
+		p := plan(t, time.Second, 10, 4, c.keys)
+		sys, err := rt.Start(ctx, p.Topology(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := dynoPods(t, cs, p.RunID); fmt.Sprint(got) != fmt.Sprint(c.before) {
+			t.Errorf("%s: ready dynos by zone %v, want %v", c.name, got, c.before)
+		}
+		lift, err := sys.Disrupt(ctx, system.Disruption{Kind: FaultZoneOutage, Zone: "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]int
+		var waiting int
+		if !eventually(30*time.Second, func() bool {
+			got, waiting = dynoPods(t, cs, p.RunID)
+			return fmt.Sprint(got) == fmt.Sprint(c.during)
+		}) {
+			t.Errorf("%s: during zone a's outage, ready dynos by zone %v (%d waiting), want %v", c.name, got, waiting, c.during)
+		}
+		if err := lift(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !eventually(60*time.Second, func() bool {
+			got, _ = dynoPods(t, cs, p.RunID)
+			return got["zone-a"]+got["zone-b"] == 4
+		}) {
+			t.Errorf("%s: after the outage, ready dynos by zone %v, want 4", c.name, got)
+		}
+		if err := sys.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestKubernetesDrainRespectsTheDisruptionBudget drains the nodes of the
+// dynos: with a budget of every dyno the cluster refuses the evictions
+// and the fault says so; without one the dynos are evicted and come back
+// ready on the nodes left.
+func TestKubernetesDrainRespectsTheDisruptionBudget(t *testing.T) {
+	rt := testRuntime(t)
+	cs := testClient(t, rt)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, keys string
+		refused    bool
+	}{
+		{"with budget", ", zones: 1, disruption_budget: {min_available: 2}", true},
+		{"without budget", ", zones: 1", false},
+	} {
+		p := plan(t, time.Second, 10, 2, c.keys)
+		sys, err := rt.Start(ctx, p.Topology(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		lift, err := sys.Disrupt(ctx, system.Disruption{Kind: FaultNodeDrain, Target: topology.RoleDyno})
+		t.Logf("%s: %v", c.name, err)
+		if c.refused != (err != nil) || c.refused && !strings.Contains(err.Error(), "disruption budget") {
+			t.Errorf("%s: drain error %v, want refused %v by the disruption budget", c.name, err, c.refused)
+		}
+		if lift == nil {
+			t.Fatalf("%s: no lift: the cordon would stay", c.name)
+		}
+		got, waiting := dynoPods(t, cs, p.RunID)
+		if c.refused && got["zone-a"] != 2 {
+			t.Errorf("%s: ready dynos %v after a refused drain, want both still in zone-a", c.name, got)
+		}
+		if !c.refused && got["zone-a"] != 0 {
+			t.Errorf("%s: ready dynos %v (%d waiting) after the drain of zone-a's node, want none there", c.name, got, waiting)
+		}
+		if err := lift(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !eventually(60*time.Second, func() bool {
+			got, _ = dynoPods(t, cs, p.RunID)
+			return got["zone-a"] == 2
+		}) {
+			t.Errorf("%s: after uncordoning, ready dynos %v, want both back in zone-a", c.name, got)
+		}
+		if err := sys.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
