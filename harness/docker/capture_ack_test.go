@@ -62,7 +62,7 @@ func TestDockerKilledEarlyAckCaptureLosesWhatItAcknowledged(t *testing.T) {
 	if !r.Harness.Settled {
 		t.Fatalf("did not settle: %v", r.Harness.Notes)
 	}
-	kill := ev.Faults[1]
+	down, kill := ev.Faults[0], ev.Faults[1]
 	t.Logf("kill applied at %v (%v late), lifted at %v", kill.Start, kill.Lateness, kill.End)
 	logs, err := os.ReadFile(filepath.Join(dir, "logs", "capture.log"))
 	if err != nil {
@@ -95,6 +95,11 @@ func TestDockerKilledEarlyAckCaptureLosesWhatItAcknowledged(t *testing.T) {
 		}
 		answered := o.Sent + o.Latency
 		switch {
+		case o.Sent < down.Start:
+			// Sent while production still answered: the edge may have
+			// failed it over when the link went down under it, and
+			// production may have committed it all the same (seen once in
+			// CI: in the db, and acknowledged by capture at 106 ms).
 		case answered < kill.Start:
 			// In the buffer when capture was killed: nothing had been
 			// written yet (the first flush was due 10 s after the
