@@ -29,7 +29,10 @@ const imageRepo = "paydrill"
 
 var images struct {
 	sync.Mutex
-	imported map[string]bool // refs this process has imported
+	// imported are the refs this process has imported, by the cluster
+	// they went into (its kube-system namespace's UID: a cluster taken
+	// down and brought up again is a new one, with no image).
+	imported map[string]bool
 }
 
 // kubeconfig is the kubeconfig the runtime uses and whether it is
@@ -82,9 +85,14 @@ func ensureImage(ctx context.Context, cs kubernetes.Interface, local LocalCluste
 	}
 	tag := imageRepo + ":" + sum[:16]
 	ref := "docker.io/library/" + tag
+	ks, err := cs.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("reading the cluster's identity: %w", err)
+	}
+	key := string(ks.UID) + " " + ref
 	images.Lock()
 	defer images.Unlock()
-	if images.imported[ref] {
+	if images.imported[key] {
 		return ref, nil
 	}
 	have, err := nodesHave(ctx, cs, ref)
@@ -125,7 +133,7 @@ func ensureImage(ctx context.Context, cs kubernetes.Interface, local LocalCluste
 	if images.imported == nil {
 		images.imported = map[string]bool{}
 	}
-	images.imported[ref] = true
+	images.imported[key] = true
 	return ref, nil
 }
 

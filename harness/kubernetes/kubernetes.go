@@ -491,6 +491,9 @@ func (r *run) waitReady(parent context.Context, s *spec) error {
 		if err == nil && deploymentReady(d) {
 			return nil
 		}
+		if why := r.cannotStart(ctx, s); why != "" {
+			return fmt.Errorf("kubernetes: %s cannot start: %s", s.name(), why)
+		}
 		select {
 		case <-ctx.Done():
 			if parent.Err() != nil {
@@ -562,6 +565,23 @@ func deploymentReady(d *appsv1.Deployment) bool {
 	}
 	return d.Status.ObservedGeneration >= d.Generation && d.Status.ReadyReplicas == want &&
 		d.Status.UpdatedReplicas == want && d.Status.Replicas == want
+}
+
+// cannotStart says why s's pod will never start by itself (its image is
+// not on the node: nothing is ever pulled), or "".
+func (r *run) cannotStart(ctx context.Context, s *spec) string {
+	pods, err := r.cs.CoreV1().Pods(r.ns).List(ctx, metav1.ListOptions{LabelSelector: labelInstance + "=" + s.inst.Alias})
+	if err != nil {
+		return ""
+	}
+	for _, p := range pods.Items {
+		for _, c := range p.Status.ContainerStatuses {
+			if w := c.State.Waiting; w != nil && (w.Reason == "ErrImageNeverPull" || w.Reason == "InvalidImageName") {
+				return fmt.Sprintf("pod %s on %s: %s: %s", p.Name, p.Spec.NodeName, w.Reason, w.Message)
+			}
+		}
+	}
+	return ""
 }
 
 // whyNotReady describes s's pods for an error.
