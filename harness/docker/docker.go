@@ -376,7 +376,7 @@ func (r *dockerRun) provision(ctx context.Context, sys *system.System, topo *top
 	}
 	for _, s := range todo {
 		if s.restore != "" {
-			if err := restoreBackup(ctx, r.comp(s.role).url(), s.restore); err != nil {
+			if err := system.RestoreBackup(ctx, r.comp(s.role).url(), s.restore); err != nil {
 				return fmt.Errorf("docker: restoring %s: %w", s.role, err)
 			}
 		}
@@ -398,34 +398,6 @@ func (r *dockerRun) provision(ctx context.Context, sys *system.System, topo *top
 		fmt.Fprintf(r.log, "docker: %s: %s region provisioned, %d containers in %.1fs\n", r.id, region, len(todo), time.Since(began).Seconds())
 	}
 	return sys.Rewire(ctx, topo.Rewire(region, dockerAddrs{}))
-}
-
-// restoreBackup sends the backup at path to the db at base; no backup
-// yet (a cold standby created before the first) leaves it empty.
-func restoreBackup(ctx context.Context, base, path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+wire.PathRestore, f)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	}
-	return nil
 }
 
 // dockerAddrs are the addresses inside the run's network.

@@ -1,9 +1,7 @@
 package embedded
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,46 +48,13 @@ func liveStores(keep string) (live string, done func() error, err error) {
 		return keep, func() error { return nil }, nil
 	}
 	return live, func() error {
-		if err := copyFiles(live, keep); err != nil {
+		if err := system.CopyFiles(live, keep); err != nil {
 			// Left where they are for a person to copy: the next run
 			// (or paydrill clean) sweeps them.
 			return fmt.Errorf("%w (%s): %w; they are in %s until the next run", system.ErrStoresNotKept, keep, err, live)
 		}
 		return os.RemoveAll(live)
 	}, nil
-}
-
-// copyFiles copies every regular file of from into to.
-func copyFiles(from, to string) error {
-	ents, err := os.ReadDir(from)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, e := range ents {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		errs = append(errs, copyFile(filepath.Join(from, e.Name()), filepath.Join(to, e.Name())))
-	}
-	return errors.Join(errs...)
-}
-
-func copyFile(from, to string) error {
-	src, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	dst, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
 }
 
 // SweepLiveStores removes the live store directories of processes that

@@ -46,11 +46,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -693,7 +691,7 @@ func (r *run) provision(ctx context.Context, sys *system.System, image, region s
 		}
 		cfg := r.topo.Config(s.inst, addrs{r})
 		if dc, ok := cfg.(*db.Config); ok && dc.Restore != "" {
-			if err := restoreBackup(ctx, f.url(), filepath.Join(sys.Stores, path.Base(dc.Restore))); err != nil {
+			if err := system.RestoreBackup(ctx, f.url(), filepath.Join(sys.Stores, path.Base(dc.Restore))); err != nil {
 				return fmt.Errorf("kubernetes: restoring %s: %w", s.name(), err)
 			}
 		}
@@ -723,34 +721,6 @@ func (r *run) scale(ctx context.Context, name string, replicas int32) error {
 	s.Spec.Replicas = replicas
 	if _, err := r.cs.AppsV1().Deployments(r.ns).UpdateScale(ctx, name, s, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("kubernetes: scaling %s to %d: %w", name, replicas, err)
-	}
-	return nil
-}
-
-// restoreBackup sends the backup at file to the db at base; no backup
-// yet (a cold standby created before the first) leaves it empty.
-func restoreBackup(ctx context.Context, base, file string) error {
-	f, err := os.Open(file)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+wire.PathRestore, f)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
 }
@@ -828,16 +798,11 @@ func (r *run) saveLogs(ctx context.Context) error {
 // stopStateful scales the stateful instances' Deployments to zero and
 // waits until their pods are gone, so each store is closed.
 func (r *run) stopStateful(ctx context.Context) error {
-	var names []string
+	stateful := map[string]bool{} // by alias, the pods' instance label
 	for _, s := range r.specs {
 		if s.store {
-			names = append(names, s.name())
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if err := r.scale(ctx, n, 0); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
-			if !strings.Contains(err.Error(), "not found") {
+			stateful[s.inst.Alias] = true
+			if err := r.scale(ctx, s.name(), 0); err != nil && !apierrors.IsNotFound(err) {
 				return err
 			}
 		}
@@ -849,7 +814,7 @@ func (r *run) stopStateful(ctx context.Context) error {
 		}
 		left := 0
 		for _, p := range pods.Items {
-			if s := r.specs[nameOfAlias(r, p.Labels[labelInstance])]; s != nil && s.store {
+			if stateful[p.Labels[labelInstance]] {
 				left++
 			}
 		}
@@ -864,15 +829,6 @@ func (r *run) stopStateful(ctx context.Context) error {
 	}
 }
 
-func nameOfAlias(r *run, alias string) string {
-	for name, s := range r.specs {
-		if s.inst.Alias == alias {
-			return name
-		}
-	}
-	return ""
-}
-
 // keepStores copies every store file from the host directories to the
 // run's stores directory.
 func (r *run) keepStores() error {
@@ -881,42 +837,14 @@ func (r *run) keepStores() error {
 		return err
 	}
 	for _, s := range r.specs {
-		if s.hostPath == "" {
+		if s.hostPath == "" || !fileExists(s.hostPath) {
 			continue
 		}
-		entries, err := os.ReadDir(s.hostPath)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
+		if err := system.CopyFiles(s.hostPath, dst); err != nil {
 			return err
-		}
-		for _, e := range entries {
-			if e.Type().IsRegular() {
-				if err := copyFile(filepath.Join(s.hostPath, e.Name()), filepath.Join(dst, e.Name())); err != nil {
-					return err
-				}
-			}
 		}
 	}
 	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // deleteNamespace deletes ns and waits until it is gone.

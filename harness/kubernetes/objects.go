@@ -1,8 +1,8 @@
 package kubernetes
 
 import (
-	"fmt"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -256,7 +256,7 @@ func dnsLabel(s string) string {
 }
 
 // labelValue keeps what a label value allows (63 characters of
-// alphanumerics, '-', '_', '.').
+// alphanumerics, '-', '_', '.', beginning and ending alphanumeric).
 func labelValue(s string) string {
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
@@ -270,5 +270,5 @@ func labelValue(s string) string {
 	if len(b) > 63 {
 		b = b[:63]
 	}
-	return fmt.Sprint(string(b))
+	return strings.Trim(string(b), "-_.")
 }
