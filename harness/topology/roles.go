@@ -166,6 +166,11 @@ func defaultRoles() []Role {
 			Config: func(w Wiring, in Instance) roles.Config {
 				c := w.Router
 				c.Seed, c.Dynos = in.Seed, w.Dynos(in, in.Deferred) // a deferred router starts with its region
+				if p := w.Redundancy.Readiness; p.Failures > 0 {
+					// The dynos' readiness probe is the router's too: it
+					// sends orders only to dynos passing it.
+					c.ReadyCheck, c.ReadyFailures = p.Period, p.Failures
+				}
 				return &c
 			},
 			Rewire: func(w Wiring, in Instance, region string) (string, any, bool) {

@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"paydrill/sim/wire"
 )
 
 // TestTopologyOfThreeDynos: DESIGN.md's system of 3 dynos, with the seeds
@@ -90,6 +93,21 @@ func TestConfigWiresEveryPeer(t *testing.T) {
 		if got := wired(t, cfg(name), want); got != "" {
 			t.Errorf("%s: %s", name, got)
 		}
+	}
+}
+
+// The dynos' readiness probe is the router's readiness check (wall time
+// already); without a probe the router routes blind.
+func TestReadinessProbeIsTheRoutersCheck(t *testing.T) {
+	c := DefaultConfigs()
+	c.Redundancy.Readiness = Probe{Period: wire.Duration(400 * time.Millisecond), Failures: 2}
+	topo := New(Spec{Seed: 7, Dynos: 2, Configs: c})
+	if got := wired(t, topo.Config(topo.Instance("router"), addrs{}), `{"ReadyCheck":"400ms","ReadyFailures":2}`); got != "" {
+		t.Errorf("router with a readiness probe: %s", got)
+	}
+	topo = New(Spec{Seed: 7, Dynos: 2, Configs: DefaultConfigs()})
+	if got := wired(t, topo.Config(topo.Instance("router"), addrs{}), `{"ReadyCheck":"0s"}`); got != "" {
+		t.Errorf("router without a probe: %s", got)
 	}
 }
 

@@ -25,6 +25,12 @@ type Config struct {
 	Timeout wire.Duration `json:"timeout"`
 	// Seed seeds the random strategies.
 	Seed int64 `json:"seed"`
+	// ReadyCheck is how often every dyno's /readyz is asked; 0: never,
+	// every dyno is always in rotation.
+	ReadyCheck wire.Duration `json:"ready_check,omitempty"`
+	// ReadyFailures is how many checks in a row a dyno fails before it is
+	// taken out of rotation (one that passes puts it back).
+	ReadyFailures int `json:"ready_failures,omitempty"`
 }
 
 var _ roles.Config = (*Config)(nil)
@@ -32,7 +38,7 @@ var _ roles.Config = (*Config)(nil)
 // DefaultConfig is the original design's router: random routing, 30 s
 // timeout, no dynos yet.
 func DefaultConfig() Config {
-	return Config{Strategy: "random", Timeout: wire.Duration(30 * time.Second)}
+	return Config{Strategy: "random", Timeout: wire.Duration(30 * time.Second), ReadyFailures: 3}
 }
 
 // Flags binds one flag per setting to c; the flags' defaults are c's
@@ -48,6 +54,11 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 		"how long the router waits for a dyno's answer before it gives up and answers 503 \"router timeout\"")
 	fs.Int64Var(&c.Seed, "seed", c.Seed,
 		"seed of the random and p2c strategies (same seed, same choices)")
+	fs.DurationVar((*time.Duration)(&c.ReadyCheck), "ready-check", c.ReadyCheck.D(),
+		"how often to ask every dyno's /readyz, as a readiness probe does; a dyno failing --ready-failures checks in a row "+
+			"gets no orders until one passes (0: no checks, every dyno gets orders)")
+	fs.IntVar(&c.ReadyFailures, "ready-failures", c.ReadyFailures,
+		"failed readiness checks in a row that take a dyno out of rotation")
 }
 
 // Validate reports every setting that is wrong, naming each by its flag.
@@ -61,6 +72,12 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("--timeout: must be greater than 0, got %s", c.Timeout.D()))
+	}
+	if c.ReadyCheck < 0 {
+		errs = append(errs, fmt.Errorf("--ready-check: must be 0 (no checks) or more, got %s", c.ReadyCheck.D()))
+	}
+	if c.ReadyCheck > 0 && c.ReadyFailures < 1 {
+		errs = append(errs, fmt.Errorf("--ready-failures: must be at least 1, got %d", c.ReadyFailures))
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,12 @@
 // request goes to one dyno chosen by a strategy (random, round-robin,
 // least-conn, p2c), and the router gives up after a timeout, as Heroku's
 // router did in the original design.
+//
+// With a readiness check (Config.ReadyCheck) the router also does what a
+// Kubernetes Service does with a readiness probe: it asks every dyno's
+// /readyz each period, takes a dyno out of rotation after
+// Config.ReadyFailures failed checks in a row and puts it back after one
+// that passes. Without one, as on Heroku, it routes to every dyno blind.
 package router
 
 import (
@@ -13,6 +19,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,25 +34,35 @@ const ErrUnreachable = "dyno unreachable"
 // maxBody bounds a request's body.
 const maxBody = 1 << 20
 
-// pool is the set of dynos with this router's count of requests in flight
-// at each. It is replaced whole, never changed.
-type pool struct {
-	urls     []string
-	inflight []*atomic.Int64
+// dynoState is what the router knows of one dyno: its requests in flight
+// from this router and, with a readiness check, whether it is in rotation.
+type dynoState struct {
+	inflight atomic.Int64
+	// unready: the dyno failed its last ReadyFailures checks in a row.
+	unready atomic.Bool
+	// fails is the checks failed in a row.
+	fails atomic.Int64
 }
 
-// newPool makes a pool of urls, keeping the in-flight counters of the
-// dynos old already had so least-conn stays right across a change.
+// pool is the set of dynos with what this router knows of each. It is
+// replaced whole, never changed.
+type pool struct {
+	urls  []string
+	dynos []*dynoState
+}
+
+// newPool makes a pool of urls, keeping the state of the dynos old
+// already had so least-conn and readiness stay right across a change.
 func newPool(urls []string, old *pool) *pool {
-	p := &pool{urls: append([]string(nil), urls...), inflight: make([]*atomic.Int64, len(urls))}
+	p := &pool{urls: append([]string(nil), urls...), dynos: make([]*dynoState, len(urls))}
 	for i, u := range urls {
-		p.inflight[i] = new(atomic.Int64)
+		p.dynos[i] = new(dynoState)
 		if old == nil {
 			continue
 		}
 		for j, v := range old.urls {
 			if v == u {
-				p.inflight[i] = old.inflight[j]
+				p.dynos[i] = old.dynos[j]
 				break
 			}
 		}
@@ -60,6 +77,10 @@ type Router struct {
 	pool     atomic.Pointer[pool]
 	client   *http.Client
 	mux      *http.ServeMux
+	// stop ends the readiness checker; done is closed once it has.
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // New starts a router as c describes.
@@ -84,9 +105,16 @@ func New(c Config) (*Router, error) {
 			},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		mux: http.NewServeMux(),
+		mux:  http.NewServeMux(),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	rt.pool.Store(newPool(c.Dynos, nil))
+	if c.ReadyCheck > 0 {
+		go rt.checkReadiness()
+	} else {
+		close(rt.done)
+	}
 	rt.mux.HandleFunc("GET "+wire.PathHealthz, func(w http.ResponseWriter, _ *http.Request) {
 		service.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -120,17 +148,92 @@ func (rt *Router) SetDynos(urls []string) error {
 // has sent it that are not answered yet.
 func (rt *Router) InFlight() []int64 {
 	p := rt.pool.Load()
-	out := make([]int64, len(p.inflight))
-	for i, c := range p.inflight {
-		out[i] = c.Load()
+	out := make([]int64, len(p.dynos))
+	for i, d := range p.dynos {
+		out[i] = d.inflight.Load()
 	}
 	return out
 }
 
-// Close closes idle connections to the dynos.
+// Ready returns, for each dyno of the pool, whether it is in rotation:
+// always true without a readiness check.
+func (rt *Router) Ready() []bool {
+	p := rt.pool.Load()
+	out := make([]bool, len(p.dynos))
+	for i, d := range p.dynos {
+		out[i] = !d.unready.Load()
+	}
+	return out
+}
+
+// Close stops the readiness checks and closes idle connections to the
+// dynos.
 func (rt *Router) Close() error {
+	rt.closeOnce.Do(func() { close(rt.stop) })
+	<-rt.done
 	rt.client.CloseIdleConnections()
 	return nil
+}
+
+// checkReadiness asks every dyno of the pool for /readyz each ReadyCheck,
+// the checks of one round side by side, until Close.
+func (rt *Router) checkReadiness() {
+	defer close(rt.done)
+	period := rt.cfg.ReadyCheck.D()
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-rt.stop
+		cancel()
+	}()
+	for {
+		select {
+		case <-rt.stop:
+			return
+		case <-tick.C:
+		}
+		p := rt.pool.Load()
+		var wg sync.WaitGroup
+		for i, d := range p.dynos {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok := rt.probe(ctx, p.urls[i], period)
+				if ctx.Err() != nil {
+					return
+				}
+				if ok {
+					d.fails.Store(0)
+					d.unready.Store(false)
+					return
+				}
+				if d.fails.Add(1) >= int64(rt.cfg.ReadyFailures) {
+					d.unready.Store(true)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// probe is one readiness check: GET /readyz answered 200 within timeout,
+// as a Kubernetes HTTP probe counts it.
+func (rt *Router) probe(ctx context.Context, base string, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+wire.PathReadyz, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := rt.client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func (rt *Router) serveReady(w http.ResponseWriter, _ *http.Request) {
@@ -165,20 +268,27 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := rt.pool.Load()
-	if len(p.urls) == 0 {
+	// The strategy picks among the dynos in rotation: all of them without
+	// a readiness check.
+	counts := make([]int64, 0, len(p.dynos))
+	in := make([]int, 0, len(p.dynos))
+	for i, d := range p.dynos {
+		if !d.unready.Load() {
+			counts = append(counts, d.inflight.Load())
+			in = append(in, i)
+		}
+	}
+	if len(in) == 0 {
 		service.WriteError(w, http.StatusServiceUnavailable, wire.ErrNoDyno)
 		return
 	}
-	counts := make([]int64, len(p.inflight))
-	for i, c := range p.inflight {
-		counts[i] = c.Load()
+	k := rt.strategy.Pick(counts)
+	if k < 0 || k >= len(in) {
+		k = 0
 	}
-	i := rt.strategy.Pick(counts)
-	if i < 0 || i >= len(p.urls) {
-		i = 0
-	}
-	p.inflight[i].Add(1)
-	defer p.inflight[i].Add(-1)
+	i := in[k]
+	p.dynos[i].inflight.Add(1)
+	defer p.dynos[i].inflight.Add(-1)
 
 	status, header, answer, err := rt.forward(r, p.urls[i], body)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"paydrill/sim/dyno"
 	"paydrill/sim/roles"
+	"paydrill/sim/service"
 	"paydrill/sim/router"
 	"paydrill/sim/simtest"
 	"paydrill/sim/wire"
@@ -297,4 +299,102 @@ func put(t testing.TB, url string, v any) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
+}
+
+// down is a dyno that can be taken down: while down, it answers every
+// request 503 (its /readyz included), as a pod being evicted does.
+type down struct {
+	h    http.Handler
+	down atomic.Bool
+}
+
+func (d *down) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d.down.Load() {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	d.h.ServeHTTP(w, r)
+}
+
+// failures sends n orders one after the other and counts those not
+// answered 201.
+func failures(base, prefix string, n int) int {
+	bad := 0
+	for i := range n {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		if a := simtest.PostOrder(base, id, simtest.Order(id, 100)); a.Err != nil || a.Status != http.StatusCreated {
+			bad++
+		}
+	}
+	return bad
+}
+
+// With a readiness check the router stops sending orders to a dyno whose
+// /readyz fails and sends them again once it passes; without one it keeps
+// sending the dead dyno its share.
+func TestReadinessCheckTakesAFailingDynoOutOfRotation(t *testing.T) {
+	b := simtest.StartBackend(t, 0)
+	dynos := startDynos(t, b, 2, nil)
+	d, _ := simtest.StartDyno(t, b, func(c *dyno.Config) { c.Name = "d2" })
+	flaky := &down{h: d}
+	dynos = append(dynos, simtest.Serve(t, flaky).URL())
+
+	c := router.DefaultConfig()
+	c.Strategy, c.Seed, c.Dynos = "round-robin", 1, dynos
+	c.ReadyCheck, c.ReadyFailures = wire.Duration(20*time.Millisecond), 2
+	rt, err := router.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := simtest.Serve(t, rt)
+	blind := startRouterT(t, dynos...)
+
+	flaky.down.Store(true)
+	simtest.Eventually(t, 10*time.Second, "d2 out of rotation", func() bool {
+		return slices.Equal(rt.Ready(), []bool{true, true, false})
+	})
+	if n := failures(srv.URL(), "checked", 30); n != 0 {
+		t.Errorf("with the readiness check, %d of 30 orders failed while d2 was down, want 0", n)
+	}
+	if n := failures(blind.URL(), "blind", 30); n != 10 {
+		t.Errorf("without a readiness check, %d of 30 orders failed while d2 was down, want its round-robin share of 10", n)
+	}
+
+	flaky.down.Store(false)
+	simtest.Eventually(t, 10*time.Second, "d2 back in rotation", func() bool {
+		return slices.Equal(rt.Ready(), []bool{true, true, true})
+	})
+	got := visits(t, srv.URL(), "back", 3)
+	if !slices.Contains(got, "d2") {
+		t.Errorf("once d2 passed its check again, 3 orders in turn visited %v, want d2 among them", got)
+	}
+}
+
+// With no dyno in rotation the router answers "no dyno" at once, without
+// trying one, so the edge fails over.
+func TestNoDynoInRotationIsNoDyno(t *testing.T) {
+	b := simtest.StartBackend(t, 0)
+	d, _ := simtest.StartDyno(t, b, nil)
+	flaky := &down{h: d}
+	flaky.down.Store(true)
+	c := router.DefaultConfig()
+	c.Dynos = []string{simtest.Serve(t, flaky).URL()}
+	c.ReadyCheck, c.ReadyFailures = wire.Duration(10*time.Millisecond), 1
+	rt, err := router.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := simtest.Serve(t, rt)
+	simtest.Eventually(t, 10*time.Second, "the dyno out of rotation", func() bool { return !rt.Ready()[0] })
+	a := simtest.PostOrder(srv.URL(), "o1", simtest.Order("o1", 100))
+	if a.Status != http.StatusServiceUnavailable || a.ErrorText() != wire.ErrNoDyno {
+		t.Errorf("an order with no dyno in rotation: %d %q, want 503 %q", a.Status, a.ErrorText(), wire.ErrNoDyno)
+	}
+}
+
+// startRouterT starts a round-robin router without a readiness check.
+func startRouterT(t *testing.T, dynos ...string) *service.Server {
+	t.Helper()
+	_, srv := startRouter(t, "round-robin", 1, dynos...)
+	return srv
 }
