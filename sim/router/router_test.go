@@ -17,8 +17,8 @@ import (
 
 	"paydrill/sim/dyno"
 	"paydrill/sim/roles"
-	"paydrill/sim/service"
 	"paydrill/sim/router"
+	"paydrill/sim/service"
 	"paydrill/sim/simtest"
 	"paydrill/sim/wire"
 )
