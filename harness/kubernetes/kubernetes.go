@@ -214,6 +214,12 @@ func (r Runtime) Start(ctx context.Context, topo *topology.Topology, dir string)
 	if err := run.createNamespace(ctx); err != nil {
 		return nil, err
 	}
+	if topo.Redundancy().Zones > 0 {
+		if run.platformZone, err = lastZone(ctx, cs); err != nil {
+			return nil, err
+		}
+		run.logf("%s: the dynos are placed by zone; every other pod runs in %s", run.ns, run.platformZone)
+	}
 	specs := run.buildSpecs(topo)
 	// Services first: their cluster IPs are what every peer is wired to.
 	for _, s := range specs {
@@ -287,6 +293,22 @@ func (r Runtime) Start(ctx context.Context, topo *topology.Topology, dir string)
 	return booting, nil
 }
 
+// lastZone is the last zone of the cluster's nodes, by name.
+func lastZone(ctx context.Context, cs kubernetes.Interface) (string, error) {
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: zoneKey})
+	if err != nil {
+		return "", fmt.Errorf("kubernetes: listing the nodes' zones: %w", err)
+	}
+	last := ""
+	for _, n := range nodes.Items {
+		last = max(last, n.Labels[zoneKey])
+	}
+	if last == "" {
+		return "", fmt.Errorf("kubernetes: the dynos are placed by zone but no node has a %s label", zoneKey)
+	}
+	return last, nil
+}
+
 // run is everything one Start created.
 type run struct {
 	cs   kubernetes.Interface
@@ -299,6 +321,12 @@ type run struct {
 	// hostRoot is the host directory the stores live in (the local
 	// cluster's nodes are this host); "": emptyDirs.
 	hostRoot string
+
+	// platformZone is the zone every pod but the dynos' runs in when the
+	// dynos are placed by zone: the cluster's last, so a zone's outage
+	// tests the dynos' placement and not where the scheduler happened to
+	// put the db. "": anywhere.
+	platformZone string
 
 	booted       atomic.Bool
 	provisioning sync.Mutex
@@ -441,7 +469,7 @@ func (r *run) createDeployment(ctx context.Context, s *spec, image string, repli
 			return err
 		}
 	}
-	d := s.deployment(r.id, image, replicas, r.topo.Redundancy())
+	d := s.deployment(r.id, image, replicas, r.topo.Redundancy(), r.platformZone)
 	if _, err := r.cs.AppsV1().Deployments(r.ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("kubernetes: creating deployment %s: %w", s.name(), err)
 	}

@@ -88,8 +88,10 @@ func (s *spec) service(sys string) *corev1.Service {
 	return svc
 }
 
-// deployment is the spec's Deployment of replicas pods from image.
-func (s *spec) deployment(sys, image string, replicas int32, red topology.Redundancy) *appsv1.Deployment {
+// deployment is the spec's Deployment of replicas pods from image. A
+// dyno's pods follow the redundancy settings; every other pod runs in
+// platformZone when it is not "".
+func (s *spec) deployment(sys, image string, replicas int32, red topology.Redundancy, platformZone string) *appsv1.Deployment {
 	labels := s.labels(sys)
 	t := true
 	f := false
@@ -140,6 +142,8 @@ func (s *spec) deployment(sys, image string, replicas int32, red topology.Redund
 	}
 	if s.inst.Role == topology.RoleDyno {
 		applyRedundancy(&pod, &c, sys, s.inst.Region, red)
+	} else if platformZone != "" {
+		pinToZones(&pod, platformZone)
 	}
 	pod.Containers = []corev1.Container{c}
 	return &appsv1.Deployment{
@@ -165,11 +169,7 @@ func applyRedundancy(pod *corev1.PodSpec, c *corev1.Container, sys, region strin
 		for i := 0; i < red.Zones; i++ {
 			zones = append(zones, ZoneLabel(string(rune('a'+i))))
 		}
-		pod.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
-			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: zoneKey, Operator: corev1.NodeSelectorOpIn, Values: zones}},
-			}}},
-		}}
+		pinToZones(pod, zones...)
 	}
 	switch red.Spread {
 	case "zone":
@@ -199,6 +199,15 @@ func applyRedundancy(pod *corev1.PodSpec, c *corev1.Container, sys, region strin
 	if red.Liveness.Failures > 0 {
 		c.LivenessProbe = httpProbe(wire.PathHealthz, red.Liveness)
 	}
+}
+
+// pinToZones makes the pod schedulable only on nodes of zones.
+func pinToZones(pod *corev1.PodSpec, zones ...string) {
+	pod.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: zoneKey, Operator: corev1.NodeSelectorOpIn, Values: zones}},
+		}}},
+	}}
 }
 
 // httpProbe is a probe of path every p.Period (at least the kubelet's
