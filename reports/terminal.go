@@ -184,6 +184,11 @@ func summaryTail(w io.Writer, r *result.Result) error {
 			fmt.Fprintf(w, "\n! %s\n", n)
 		}
 	}
+	for _, o := range r.Outages {
+		if o.Error != "" {
+			fmt.Fprintf(w, "\n! fault %d (%s) did not apply as written: %s\n", o.Fault, o.Name, o.Error)
+		}
+	}
 	fmt.Fprintf(w, "\nverdict: %s", strings.ToUpper(r.Verdict))
 	if r.OutDir != "" {
 		what := "results and stores"

@@ -130,6 +130,7 @@ var resultKeys = map[string]keyKind{
 	"rpo_s":                 kindSeconds,
 	"orphan_charges":        kindCount,
 	"split_brain_orders":    kindCount,
+	"fault_errors":          kindCount,
 
 	"regions.switched_at_s":              kindSeconds,
 	"regions.promoted_at_s":              kindSeconds,
@@ -469,7 +470,8 @@ const windowForms = `"during fault N:", "after fault N [for DURATION]:" or "afte
 //
 // Faults are numbered from 1 in file order. Without a DURATION a window
 // after something lasts until the load ends. Figures of the whole run
-// (rto_s, harness.*, seed, speed, model_duration_s) cannot be windowed.
+// (rto_s, fault_errors, harness.*, seed, speed, model_duration_s) cannot
+// be windowed.
 type Window struct {
 	Kind WindowKind
 	// Fault is the 1-based fault the window hangs on; 0 with AfterRecovery
@@ -509,7 +511,7 @@ func (w Window) String() string {
 // that a window cannot judge.
 func wholeRunOnly(key string) bool {
 	switch key {
-	case "seed", "speed", "model_duration_s", "rto_s":
+	case "seed", "speed", "model_duration_s", "rto_s", "fault_errors":
 		return true
 	}
 	return strings.HasPrefix(key, "harness.")

@@ -175,6 +175,11 @@ func Check(ev Evidence) result.Result {
 	r.QueueMS = queueTimes(ev.Dynos, ev.Speed)
 	r.Outages = outs
 	for _, o := range outs {
+		if o.Error != "" {
+			r.FaultErrors++
+		}
+	}
+	for _, o := range outs {
 		if o.RTOS == nil {
 			continue
 		}

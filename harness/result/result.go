@@ -38,13 +38,17 @@ type Result struct {
 	// the orders lost by the failover cover; charges with no order in the
 	// final store; orders the old region took after the standby's
 	// promotion.
-	RPOS             *float64    `json:"rpo_s,omitempty"`
-	OrphanCharges    *int        `json:"orphan_charges,omitempty"`
-	SplitBrainOrders *int        `json:"split_brain_orders,omitempty"`
-	LatencyMS        Percentiles `json:"latency_ms"`
-	QueueMS          QueueTimes  `json:"queue_ms"`
-	Expectations     []Verdict   `json:"expectations"`
-	Verdict          string      `json:"verdict"`
+	RPOS             *float64 `json:"rpo_s,omitempty"`
+	OrphanCharges    *int     `json:"orphan_charges,omitempty"`
+	SplitBrainOrders *int     `json:"split_brain_orders,omitempty"`
+	// FaultErrors counts the faults that did not apply or lift as
+	// written (a drain the disruption budget refused); each one's error
+	// is in its Outage.
+	FaultErrors  int         `json:"fault_errors"`
+	LatencyMS    Percentiles `json:"latency_ms"`
+	QueueMS      QueueTimes  `json:"queue_ms"`
+	Expectations []Verdict   `json:"expectations"`
+	Verdict      string      `json:"verdict"`
 	// Regions and Drill: a system with a standby region, and its drill.
 	Regions *Regions `json:"regions,omitempty"`
 	Drill   *Drill   `json:"drill,omitempty"`
