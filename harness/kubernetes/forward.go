@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
@@ -42,6 +43,11 @@ type forwarder struct {
 	mu   sync.Mutex
 	pod  string
 	conn httpstream.Connection
+	// checked is when the pod was last seen ready: a connection is kept
+	// to it for podRecheck, then the pod is looked at again (a pod
+	// evicted or deleted leaves the SPDY connection open, every stream on
+	// it ending at once).
+	checked time.Time
 
 	wg     sync.WaitGroup
 	closed atomic.Bool
@@ -112,9 +118,11 @@ func (f *forwarder) carry(c net.Conn) {
 		done <- struct{}{}
 	}()
 	go func() {
-		// The error stream says why the pod's side failed (a port nobody
-		// listens on); nothing to do with it but let the data stream end.
-		_, _ = io.Copy(io.Discard, errs)
+		// The error stream says why the pod's side failed (the pod gone,
+		// a port nobody listens on): look the pod up again next time.
+		if n, _ := io.Copy(io.Discard, errs); n > 0 {
+			f.drop()
+		}
 	}()
 	<-done
 	<-done
@@ -155,7 +163,11 @@ func (f *forwarder) connection() (httpstream.Connection, error) {
 		case <-f.conn.CloseChan():
 			f.conn = nil
 		default:
-			return f.conn, nil
+			if time.Since(f.checked) < podRecheck || f.stillReady() {
+				return f.conn, nil
+			}
+			f.conn.Close()
+			f.conn, f.pod = nil, ""
 		}
 	}
 	if f.closed.Load() {
@@ -181,8 +193,29 @@ func (f *forwarder) connection() (httpstream.Connection, error) {
 		conn.Close()
 		return nil, fmt.Errorf("port-forward to %s: the API server speaks %q", pod, proto)
 	}
-	f.pod, f.conn = pod, conn
+	f.pod, f.conn, f.checked = pod, conn, time.Now()
 	return conn, nil
+}
+
+// podRecheck is how long a pod found ready is taken to be so.
+const podRecheck = time.Second
+
+// stillReady says whether f.pod is still there and ready (it is when the
+// API cannot say), and if so notes when it was seen. f.mu is held.
+func (f *forwarder) stillReady() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := f.cs.CoreV1().Pods(f.ns).Get(ctx, f.pod, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return false
+	case err != nil:
+		return true
+	case p.DeletionTimestamp != nil || !podReady(p):
+		return false
+	}
+	f.checked = time.Now()
+	return true
 }
 
 // drop forgets the pod and its connection.
