@@ -186,7 +186,8 @@ func summaryTail(w io.Writer, r *result.Result) error {
 	}
 	for _, o := range r.Outages {
 		if o.Error != "" {
-			fmt.Fprintf(w, "\n! fault %d (%s) did not apply as written: %s\n", o.Fault, o.Name, o.Error)
+			// The error names the fault: "fault 1 (node-drain on dyno): ...".
+			fmt.Fprintf(w, "\n! did not apply as written: %s\n", o.Error)
 		}
 	}
 	fmt.Fprintf(w, "\nverdict: %s", strings.ToUpper(r.Verdict))
