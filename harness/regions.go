@@ -83,6 +83,7 @@ func regionEvidence(p *Plan, rep drill.Report, active string) *checker.RegionEvi
 	c := p.Regions.Cost
 	re := &checker.RegionEvidence{
 		Mode: p.Standby.Mode, Active: active, PromotedAt: rep.PromotedAt, LagAtPromotion: rep.LagAtPromotion,
+		Startup:          rep.Startup,
 		MonthlyCostCents: checker.StandbyMonthlyCostCents(p.Standby.Mode, p.StandbyDynos, c.DynoHour, c.ControlPlaneHour, c.DBHour),
 		Drill:            len(p.Drill.Steps) > 0 || p.Drill.Objectives.RTO > 0 || p.Drill.Objectives.RPO > 0,
 		Steps:            rep.Steps, Events: rep.Events,

@@ -217,6 +217,9 @@ func regions(w io.Writer, r *result.Result) error {
 	t := NewTable(w, "regions", "value")
 	t.Append([]string{"standby mode", g.StandbyMode})
 	t.Append([]string{"standby cost a month", Dollars(g.StandbyMonthlyCostCents)})
+	if g.StartupWallS != nil {
+		t.Append([]string{"standby start-up (wall, measured)", fmt.Sprintf("%.1fs", *g.StartupWallS)})
+	}
 	t.Append([]string{"standby db promoted", opt(g.PromotedAtS)})
 	t.Append([]string{"gslb switched to the standby", opt(g.SwitchedAtS)})
 	t.Append([]string{"active at the end", g.Active})

@@ -22,6 +22,9 @@ type RegionEvidence struct {
 	// LagAtPromotion how far behind the primary it was then (wall).
 	PromotedAt     time.Time     `json:"promoted_at,omitzero"`
 	LagAtPromotion time.Duration `json:"lag_at_promotion_ns"`
+	// Startup is the real start-up of the standby's provisioning (wall;
+	// zero: not provisioned).
+	Startup time.Duration `json:"startup_ns,omitempty"`
 	// MonthlyCostCents is the standby's monthly cost in its mode.
 	MonthlyCostCents int64 `json:"monthly_cost_cents"`
 	// Drill: the scenario has a runbook; its steps and events as they ran,
@@ -163,6 +166,9 @@ func checkRegions(r *result.Result, ev Evidence, lost []load.Outcome, orders map
 	if promoted {
 		reg.PromotedAtS = ptr(at(re.PromotedAt))
 		reg.LagAtPromotionS = ptr(re.LagAtPromotion.Seconds() * ev.Speed)
+	}
+	if re.Startup > 0 {
+		reg.StartupWallS = ptr(re.Startup.Seconds())
 	}
 	r.Regions = reg
 	if re.Drill {

@@ -95,6 +95,9 @@ type Report struct {
 	// never).
 	PromotedAt     time.Time
 	LagAtPromotion time.Duration
+	// Startup is the real start-up of the standby's provisioning, as the
+	// runtime measured it (wall; zero: not provisioned).
+	Startup time.Duration
 }
 
 // Runner runs one drill.
@@ -109,6 +112,7 @@ type Runner struct {
 	events    []checker.EventRecord
 	promoted  time.Time
 	lag       time.Duration
+	startup   time.Duration
 	following string // the replication URL the standby's db followed
 	backedUp  time.Time
 	finished  sync.WaitGroup
@@ -167,7 +171,7 @@ func (r *Runner) Stop() Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return Report{Steps: append([]checker.StepRecord(nil), r.steps...), Events: append([]checker.EventRecord(nil), r.events...),
-		PromotedAt: r.promoted, LagAtPromotion: r.lag}
+		PromotedAt: r.promoted, LagAtPromotion: r.lag, Startup: r.startup}
 }
 
 func (r *Runner) event(what string) {
@@ -279,6 +283,9 @@ func (r *Runner) provision(ctx context.Context) (string, bool) {
 		return "failed: " + err.Error(), false
 	}
 	real := time.Since(t0)
+	r.mu.Lock()
+	r.startup = real
+	r.mu.Unlock()
 	r.event(fmt.Sprintf("standby provisioned (start-up measured: %s wall)", real.Round(time.Millisecond)))
 	if !sleep(ctx, r.cfg.Provision-real) {
 		return "interrupted: the run ended while provisioning", false

@@ -19,6 +19,7 @@ import (
 var notExpectable = map[string]string{
 	"harness.timer_lag_ms":     "how late the harness's own timers ran",
 	"harness.wall_s":           "wall time, which depends on the machine",
+	"regions.startup_wall_s":   "wall time of the runtime's start-up, which depends on the machine and the runtime",
 	"harness.queue_distortion": "the machine's share of the queue time, read by harness.saturated",
 	"harness.speed_auto.":      "what speed: auto measured of this machine, and the speed it chose (the result's speed)",
 	"drill.objectives.":        "the drill's own targets, as the scenario set them: drill.objectives_met says whether they were met",

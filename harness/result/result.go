@@ -167,6 +167,13 @@ type Regions struct {
 	// LagAtPromotionS is how far the standby's db was behind the primary
 	// when it was promoted (model s): what replication alone would lose.
 	LagAtPromotionS *float64 `json:"lag_at_promotion_s"`
+	// StartupWallS is the real start-up of provisioning the standby, as
+	// the runtime measured it in wall seconds (on Kubernetes: a warm
+	// standby's dyno Deployments scaled up from 0, or a cold one's
+	// objects created, until every pod was Ready); null: not
+	// provisioned. The drill's provision step takes the larger of it
+	// (in model time) and the scenario's provision time.
+	StartupWallS *float64 `json:"startup_wall_s"`
 	// StandbyMonthlyCostCents is what the standby costs a month (730 h)
 	// in its mode, at the scenario's hourly prices.
 	StandbyMonthlyCostCents int64 `json:"standby_monthly_cost_cents"`
