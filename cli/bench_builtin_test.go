@@ -8,16 +8,34 @@ import (
 )
 
 // BenchmarkBuiltinScenarios runs each built-in scenario at its default
-// speed and reports its wall time (wall-s/op) and whether the harness kept
+// speed on the runtime it needs (embedded, docker for a container fault,
+// kubernetes for the redundancy settings or a Kubernetes fault: the
+// local cluster must be up) and reports its wall time (wall-s/op) and whether the harness kept
 // up. The README's table of wall times comes from:
 //
 //	go test -run '^$' -bench BuiltinScenarios -benchtime 1x ./cli
 func BenchmarkBuiltinScenarios(b *testing.B) {
 	for _, name := range scenarios.BuiltinNames() {
+		s, err := scenarios.Builtin(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime := "embedded"
+		if s.HasRedundancy() {
+			runtime = "kubernetes"
+		}
+		for _, f := range s.Faults {
+			switch {
+			case f.IsContainer():
+				runtime = "docker"
+			case f.IsKubernetes():
+				runtime = "kubernetes"
+			}
+		}
 		b.Run(name, func(b *testing.B) {
 			var wall float64
 			for i := 0; i < b.N; i++ {
-				code, stdout, stderr := paydrill(b, "run", name, "--json", "--out", b.TempDir())
+				code, stdout, stderr := paydrill(b, "run", name, "--json", "--runtime", runtime, "--out", b.TempDir())
 				var r struct {
 					Harness struct {
 						WallS     float64 `json:"wall_s"`

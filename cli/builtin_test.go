@@ -74,9 +74,21 @@ func TestBuiltinScenariosGiveTheirVerdicts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		containers := false
+		containers, kube := false, s.HasRedundancy()
 		for _, f := range s.Faults {
 			containers = containers || f.IsContainer()
+			kube = kube || f.IsKubernetes()
+		}
+		if kube {
+			// Their verdicts on the cluster are tested in
+			// harness/kubernetes/builtins.
+			t.Run(name+"/embedded", func(t *testing.T) {
+				code, _, stderr := paydrill(t, "run", name, "--json")
+				if code != 2 || !strings.Contains(stderr, "--runtime kubernetes") {
+					t.Fatalf("a Kubernetes scenario on the embedded runtime: exit %d, %q; want 2 and a pointer to --runtime kubernetes", code, stderr)
+				}
+			})
+			continue
 		}
 		if containers {
 			t.Run(name+"/embedded", func(t *testing.T) {

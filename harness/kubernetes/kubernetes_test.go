@@ -21,45 +21,12 @@ import (
 	"paydrill/harness/kubernetes/cluster"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
-	"paydrill/internal/machine"
 	"paydrill/scenarios"
 	"paydrill/sim/wire"
 )
 
-// The kubernetes runtime's tests run on paydrill's local cluster
-// (`paydrill cluster up`). Without one up they skip, unless
-// PAYDRILL_REQUIRE_KUBERNETES=1 (CI, which brings it up first) makes that
-// a failure. They hold the machine (machine.Exclusive): a cluster's pods
-// beside another whole-system test make both late, and the cluster's own
-// lifecycle test takes it down.
-
-func testRuntime(t testing.TB) Runtime {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("runs pods on a cluster; skipped with -short")
-	}
-	machine.Exclusive(t)
-	rt := Runtime{Local: cluster.Default(), Log: testLog{t, time.Now()}}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rt.Available(ctx); err != nil {
-		if os.Getenv("PAYDRILL_REQUIRE_KUBERNETES") == "1" {
-			t.Fatalf("PAYDRILL_REQUIRE_KUBERNETES=1 and the kubernetes runtime cannot run: %v", err)
-		}
-		t.Skipf("skipping the kubernetes runtime's test: %v (PAYDRILL_REQUIRE_KUBERNETES=1 makes this a failure)", err)
-	}
-	return rt
-}
-
-type testLog struct {
-	t  testing.TB
-	t0 time.Time
-}
-
-func (l testLog) Write(b []byte) (int, error) {
-	l.t.Logf("%5.2fs %s", time.Since(l.t0).Seconds(), strings.TrimRight(string(b), "\n"))
-	return len(b), nil
-}
+// The kubernetes runtime's tests run on paydrill's local cluster: see
+// ForTest.
 
 // testClient is a client of the runtime's cluster for the tests' checks.
 func testClient(t testing.TB, rt Runtime) kubernetes.Interface {
@@ -75,22 +42,14 @@ func testRunID(t testing.TB) string {
 	return fmt.Sprintf("test-%s-%d", dnsLabel(t.Name()), time.Now().UnixNano()%1e9)
 }
 
-// leftOf lists what the cluster and this host still hold of runID: its
-// namespaces, and the host directories of its stores.
-func leftOf(t testing.TB, cs kubernetes.Interface, runID string) []string {
+// leftOf lists what the cluster and this host still hold of runID.
+func leftOf(t testing.TB, _ kubernetes.Interface, runID string) []string {
 	t.Helper()
-	nss, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: labelRun + "=" + labelValue(runID)})
+	left, err := (Runtime{Local: cluster.Default()}).Leftovers(context.Background(), runID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, ns := range nss.Items {
-		out = append(out, "namespace "+ns.Name)
-		if m, _ := filepath.Glob(liveRoot(ns.Name)); len(m) > 0 {
-			out = append(out, "directory "+m[0])
-		}
-	}
-	return out
+	return left
 }
 
 // plan is a small system of dynos dynos with a const service time, for
@@ -130,7 +89,7 @@ settle: {timeout: 30s, quiet: 300ms}
 // unprivileged with a read-only root, the stateful ones with a store on
 // the host; every URL the harness holds is on 127.0.0.1 and answers.
 func TestKubernetesStartBuildsTheSystemAsObjects(t *testing.T) {
-	rt := testRuntime(t)
+	rt := ForTest(t)
 	cs := testClient(t, rt)
 	ctx := context.Background()
 	p := plan(t, time.Second, 10, 2, "")
@@ -223,7 +182,7 @@ func TestKubernetesStartBuildsTheSystemAsObjects(t *testing.T) {
 // and checks every order, and that the run leaves its stores in its
 // directory and nothing in the cluster or on the host.
 func TestKubernetesRunChargesEveryOrderOnce(t *testing.T) {
-	rt := testRuntime(t)
+	rt := ForTest(t)
 	cs := testClient(t, rt)
 	p := plan(t, 3*time.Second, 30, 2, "")
 	dir := t.TempDir()
@@ -252,33 +211,6 @@ func TestKubernetesRunChargesEveryOrderOnce(t *testing.T) {
 }
 
 // TestKubernetesProductionOutageHasTheEmbeddedVerdict runs the
-// production-outage built-in on the cluster: its expectations hold as on
-// the embedded runtime, with the same failovers within chance (the 2
-// minutes of outage at 5 orders a second are 600 orders).
-func TestKubernetesProductionOutageHasTheEmbeddedVerdict(t *testing.T) {
-	rt := testRuntime(t)
-	cs := testClient(t, rt)
-	s, err := scenarios.Builtin("production-outage")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runID := testRunID(t)
-	r, err := harness.RunScenario(context.Background(), s, runID, harness.Options{Runtime: rt, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("speed %g, failovers %d, rto %v, lost %d, double %d, verdict %s", r.Speed, r.Failovers, r.RTOS, r.LostOrders, r.DoubleCharges, r.Verdict)
-	if r.Verdict != "pass" || r.Harness.Saturated {
-		t.Fatalf("verdict %s (saturated %v): %+v", r.Verdict, r.Harness.Saturated, r.Expectations)
-	}
-	if r.Failovers < 590 || r.Failovers > 610 {
-		t.Errorf("failovers %d, want about 600 as on the embedded runtime", r.Failovers)
-	}
-	if left := leftOf(t, cs, runID); len(left) > 0 {
-		t.Fatalf("left behind after the run: %v", left)
-	}
-}
-
 // cancelAfterStart is the runtime whose run is interrupted (as by Ctrl-C)
 // a moment after it started, or during its start.
 type cancelAfterStart struct {
@@ -302,7 +234,7 @@ func (c cancelAfterStart) Start(ctx context.Context, topo *topology.Topology, di
 // objects are being created and while its load runs: the run fails and
 // removes its namespace and host directories either way.
 func TestKubernetesInterruptedRunLeavesNothing(t *testing.T) {
-	rt := testRuntime(t)
+	rt := ForTest(t)
 	cs := testClient(t, rt)
 	if _, err := rt.Start(context.Background(), plan(t, time.Second, 1, 1, "").Topology(), t.TempDir()); err == nil {
 		// (only to have the image built and imported: Clean below removes it)
@@ -338,7 +270,7 @@ func TestKubernetesInterruptedRunLeavesNothing(t *testing.T) {
 // removes its namespace and host directories and gives the zone's nodes
 // back.
 func TestKubernetesCleanRemovesWhatAKilledRunLeft(t *testing.T) {
-	rt := testRuntime(t)
+	rt := ForTest(t)
 	cs := testClient(t, rt)
 	ctx := context.Background()
 	p := plan(t, time.Second, 10, 2, "")
@@ -436,7 +368,7 @@ func eventually(d time.Duration, cond func() bool) bool {
 // zones keep two ready through zone a's outage; four packed in zone a
 // have none until it is lifted, and then all four are back.
 func TestKubernetesZoneOutageSpreadAgainstPacked(t *testing.T) {
-	rt := testRuntime(t)
+	rt := ForTest(t)
 	cs := testClient(t, rt)
 	ctx := context.Background()
 	for _, c := range []struct {
@@ -487,7 +419,7 @@ func TestKubernetesZoneOutageSpreadAgainstPacked(t *testing.T) {
 // and the fault says so; without one the dynos are evicted and come back
 // ready on the nodes left.
 func TestKubernetesDrainRespectsTheDisruptionBudget(t *testing.T) {
-	rt := testRuntime(t)
+	rt := ForTest(t)
 	cs := testClient(t, rt)
 	ctx := context.Background()
 	for _, c := range []struct {
