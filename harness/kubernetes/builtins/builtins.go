@@ -25,8 +25,24 @@ import (
 // --runtime kubernetes` does, and checks what every run must show: the
 // harness kept up, the orders add up, and nothing of the run is left on
 // the cluster or the host. It does not judge the verdict: the caller
-// says what the scenario shows. t is skipped as kubernetes.ForTest says.
+// says what the scenario shows. The run is a subtest of t named name,
+// which holds the machine while it runs (a test comparing two built-ins
+// takes it twice, one after the other); t is skipped when it was, as
+// kubernetes.ForTest says, and ends when it failed.
 func RunBuiltin(t *testing.T, name string) *result.Result {
+	t.Helper()
+	var r *result.Result
+	ran := t.Run(name, func(t *testing.T) { r = runBuiltin(t, name) })
+	switch {
+	case r == nil && !ran:
+		t.FailNow()
+	case r == nil:
+		t.SkipNow()
+	}
+	return r
+}
+
+func runBuiltin(t *testing.T, name string) *result.Result {
 	t.Helper()
 	rt := kubernetes.ForTest(t)
 	s, err := scenarios.Builtin(name)
