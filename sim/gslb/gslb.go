@@ -472,17 +472,7 @@ func (g *GSLB) check(ctx context.Context) {
 
 // probe is one health check: GET /readyz answered 200 in time.
 func (g *GSLB) probe(ctx context.Context, base string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+wire.PathReadyz, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := g.client.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return service.Ready(ctx, g.client, base)
 }
 
 // observe records one round of checks and, in mode auto, switches away

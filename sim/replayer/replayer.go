@@ -186,14 +186,5 @@ func (rp *Replayer) due() bool {
 	}
 	ctx, cancel := context.WithTimeout(rp.ctx, rp.cfg.Timeout.D())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rp.cfg.Production+wire.PathReadyz, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := rp.client.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return service.Ready(ctx, rp.client, rp.cfg.Production)
 }

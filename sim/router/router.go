@@ -223,17 +223,7 @@ func (rt *Router) checkReadiness() {
 func (rt *Router) probe(ctx context.Context, base string, timeout time.Duration) bool {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+wire.PathReadyz, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := rt.client.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return service.Ready(ctx, rt.client, base)
 }
 
 func (rt *Router) serveReady(w http.ResponseWriter, _ *http.Request) {

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"paydrill/sim/wire"
 )
 
 // Server is a component listening on a TCP address.
@@ -125,6 +127,23 @@ func Fetch[T any](ctx context.Context, client *http.Client, url string) ([]T, er
 		return nil, errors.New(url + ": " + resp.Status)
 	}
 	return ReadNDJSON[T](resp.Body)
+}
+
+// Ready is one readiness check of the component at base: GET /readyz
+// answered 200 before ctx ends. The body is read (up to 1 MiB) so the
+// connection can be used again.
+func Ready(ctx context.Context, client *http.Client, base string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+wire.PathReadyz, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // CheckURL says what is wrong with a component's base URL, or nil.
