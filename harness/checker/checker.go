@@ -178,8 +178,6 @@ func Check(ev Evidence) result.Result {
 		if o.Error != "" {
 			r.FaultErrors++
 		}
-	}
-	for _, o := range outs {
 		if o.RTOS == nil {
 			continue
 		}

@@ -18,7 +18,6 @@ import (
 
 	"paydrill/harness"
 	"paydrill/harness/exit"
-	"paydrill/harness/kubernetes/cluster"
 	"paydrill/harness/system"
 	"paydrill/harness/topology"
 	"paydrill/scenarios"
@@ -43,9 +42,9 @@ func testRunID(t testing.TB) string {
 }
 
 // leftOf lists what the cluster and this host still hold of runID.
-func leftOf(t testing.TB, _ kubernetes.Interface, runID string) []string {
+func leftOf(t testing.TB, rt Runtime, runID string) []string {
 	t.Helper()
-	left, err := (Runtime{Local: cluster.Default()}).Leftovers(context.Background(), runID)
+	left, err := rt.Leftovers(context.Background(), runID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +172,7 @@ func TestKubernetesStartBuildsTheSystemAsObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed = true
-	if left := leftOf(t, cs, p.RunID); len(left) > 0 {
+	if left := leftOf(t, rt, p.RunID); len(left) > 0 {
 		t.Fatalf("left behind after Close: %v", left)
 	}
 }
@@ -183,7 +182,6 @@ func TestKubernetesStartBuildsTheSystemAsObjects(t *testing.T) {
 // directory and nothing in the cluster or on the host.
 func TestKubernetesRunChargesEveryOrderOnce(t *testing.T) {
 	rt := ForTest(t)
-	cs := testClient(t, rt)
 	p := plan(t, 3*time.Second, 30, 2, "")
 	dir := t.TempDir()
 	r, err := harness.Run(context.Background(), p, harness.Options{Runtime: rt, Dir: dir})
@@ -200,7 +198,7 @@ func TestKubernetesRunChargesEveryOrderOnce(t *testing.T) {
 	if r.Failovers != 0 || r.DoubleCharges+r.PhantomCharges+r.LostOrders+r.Unreconciled+r.WrongMatches != 0 {
 		t.Fatalf("anomalies in a healthy run: failovers %d, %+v", r.Failovers, r.Anomalies)
 	}
-	if left := leftOf(t, cs, p.RunID); len(left) > 0 {
+	if left := leftOf(t, rt, p.RunID); len(left) > 0 {
 		t.Fatalf("left behind after the run: %v", left)
 	}
 	for _, f := range []string{"exports/capture.ndjson", "exports/dyno-2.ndjson", "stores/gateway.sqlite", "stores/orders.sqlite", "logs/dyno-1.log"} {
@@ -235,7 +233,6 @@ func (c cancelAfterStart) Start(ctx context.Context, topo *topology.Topology, di
 // removes its namespace and host directories either way.
 func TestKubernetesInterruptedRunLeavesNothing(t *testing.T) {
 	rt := ForTest(t)
-	cs := testClient(t, rt)
 	if _, err := rt.Start(context.Background(), plan(t, time.Second, 1, 1, "").Topology(), t.TempDir()); err == nil {
 		// (only to have the image built and imported: Clean below removes it)
 	} else {
@@ -259,7 +256,7 @@ func TestKubernetesInterruptedRunLeavesNothing(t *testing.T) {
 		if err == nil || exit.Code(err) != exit.CodeCannotRun {
 			t.Fatalf("%s: err = %v, want the run interrupted", c.name, err)
 		}
-		if left := leftOf(t, cs, p.RunID); len(left) > 0 {
+		if left := leftOf(t, rt, p.RunID); len(left) > 0 {
 			t.Fatalf("%s: left behind: %v", c.name, left)
 		}
 	}
@@ -281,7 +278,7 @@ func TestKubernetesCleanRemovesWhatAKilledRunLeft(t *testing.T) {
 	if _, err := sys.Disrupt(ctx, system.Disruption{Kind: FaultZoneOutage, Zone: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	if left := leftOf(t, cs, p.RunID); len(left) != 2 {
+	if left := leftOf(t, rt, p.RunID); len(left) != 2 {
 		t.Fatalf("the abandoned run holds %v, want its namespace and its stores' directory", left)
 	}
 	var out bytes.Buffer
@@ -289,7 +286,7 @@ func TestKubernetesCleanRemovesWhatAKilledRunLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("clean: %s", out.String())
-	if left := leftOf(t, cs, p.RunID); len(left) > 0 {
+	if left := leftOf(t, rt, p.RunID); len(left) > 0 {
 		t.Fatalf("left after clean: %v", left)
 	}
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
